@@ -1,0 +1,46 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/dist/**'], message: 'Import sources, not build output.' }] },
+      ],
+    },
+  },
+  {
+    // Imports flow downwards only: core imports nothing of ours; periodic and looping only core.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*'], message: 'core imports nothing of ours.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/periodic/**/*.ts', 'src/looping/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../looping/*', '../periodic/*', '../messaging/*', '../service/*', '../conductor/*', '../cli/*'],
+              message: 'periodic and looping import only core (and config).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

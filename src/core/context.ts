@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+
+/** The dict form of a request context, as oslo.context 2.17 and Tacker put it on the wire. */
+export interface RequestContextDict {
+  user: string | null;
+  tenant: string | null;
+  domain: string | null;
+  user_domain: string | null;
+  project_domain: string | null;
+  is_admin: boolean;
+  read_only: boolean;
+  show_deleted: boolean;
+  auth_token: string | null;
+  request_id: string;
+  global_request_id: string | null;
+  resource_uuid: string | null;
+  roles: string[];
+  user_identity: string;
+  is_admin_project: boolean;
+  user_id: string | null;
+  tenant_id: string | null;
+  project_id: string | null;
+  timestamp: string;
+  tenant_name: string | null;
+  project_name: string | null;
+  user_name: string | null;
+}
+
+/** Fields accepted by the {@link RequestContext} constructor. All optional. */
+export interface RequestContextFields {
+  userId?: string | null;
+  projectId?: string | null;
+  domain?: string | null;
+  userDomain?: string | null;
+  projectDomain?: string | null;
+  isAdmin?: boolean;
+  readOnly?: boolean;
+  showDeleted?: boolean;
+  authToken?: string | null;
+  requestId?: string;
+  globalRequestId?: string | null;
+  resourceUuid?: string | null;
+  roles?: readonly string[];
+  isAdminProject?: boolean;
+  timestamp?: string;
+  projectName?: string | null;
+  userName?: string | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const bool = (v: unknown, dflt: boolean): boolean => (typeof v === 'boolean' ? v : dflt);
+
+/** `str(datetime.utcnow())` as Python prints it: `2017-09-01 10:00:00.123456`. */
+export function pythonTimestamp(date: Date = new Date()): string {
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')}.${String(date.getUTCMilliseconds()).padStart(3, '0')}000`;
+}
+
+/**
+ * Who asks, on whose behalf, and the request's id: oslo.context's `RequestContext` with Tacker's
+ * additions. Immutable. Travels as `_context_<key>` entries on the wire ({@link toDict}).
+ */
+export class RequestContext {
+  readonly userId: string | null;
+  readonly projectId: string | null;
+  readonly domain: string | null;
+  readonly userDomain: string | null;
+  readonly projectDomain: string | null;
+  readonly isAdmin: boolean;
+  readonly readOnly: boolean;
+  readonly showDeleted: boolean;
+  readonly authToken: string | null;
+  readonly requestId: string;
+  readonly globalRequestId: string | null;
+  readonly resourceUuid: string | null;
+  readonly roles: readonly string[];
+  readonly isAdminProject: boolean;
+  readonly timestamp: string;
+  readonly projectName: string | null;
+  readonly userName: string | null;
+
+  constructor(fields: RequestContextFields = {}) {
+    this.userId = fields.userId ?? null;
+    this.projectId = fields.projectId ?? null;
+    this.domain = fields.domain ?? null;
+    this.userDomain = fields.userDomain ?? null;
+    this.projectDomain = fields.projectDomain ?? null;
+    this.isAdmin = fields.isAdmin ?? false;
+    this.readOnly = fields.readOnly ?? false;
+    this.showDeleted = fields.showDeleted ?? false;
+    this.authToken = fields.authToken ?? null;
+    this.requestId = fields.requestId ?? `req-${randomUUID()}`;
+    this.globalRequestId = fields.globalRequestId ?? null;
+    this.resourceUuid = fields.resourceUuid ?? null;
+    this.roles = Object.freeze([...(fields.roles ?? [])]);
+    this.isAdminProject = fields.isAdminProject ?? true;
+    this.timestamp = fields.timestamp ?? pythonTimestamp();
+    this.projectName = fields.projectName ?? null;
+    this.userName = fields.userName ?? null;
+    Object.freeze(this);
+  }
+
+  /** oslo.context's `user_identity`: five fields, `-` for a missing one. */
+  get userIdentity(): string {
+    return [this.userId, this.projectId, this.domain, this.userDomain, this.projectDomain]
+      .map((v) => v ?? '-')
+      .join(' ');
+  }
+
+  /** The wire dict, with keys in the order Tacker sends them. Contains the auth token in clear. */
+  toDict(): RequestContextDict {
+    return {
+      user: this.userId,
+      tenant: this.projectId,
+      domain: this.domain,
+      user_domain: this.userDomain,
+      project_domain: this.projectDomain,
+      is_admin: this.isAdmin,
+      read_only: this.readOnly,
+      show_deleted: this.showDeleted,
+      auth_token: this.authToken,
+      request_id: this.requestId,
+      global_request_id: this.globalRequestId,
+      resource_uuid: this.resourceUuid,
+      roles: [...this.roles],
+      user_identity: this.userIdentity,
+      is_admin_project: this.isAdminProject,
+      user_id: this.userId,
+      tenant_id: this.projectId,
+      project_id: this.projectId,
+      timestamp: this.timestamp,
+      tenant_name: this.projectName,
+      project_name: this.projectName,
+      user_name: this.userName,
+    };
+  }
+
+  /**
+   * Rebuilds a context from a wire dict. Only known keys are read and values of the wrong type are
+   * ignored, so hostile input can neither pollute prototypes nor smuggle fields in.
+   */
+  static fromDict(d: Readonly<Record<string, unknown>>): RequestContext {
+    const get = (k: string): unknown => (Object.hasOwn(d, k) ? d[k] : undefined);
+    const roles = get('roles');
+    const requestId = str(get('request_id'));
+    const timestamp = str(get('timestamp'));
+    return new RequestContext({
+      userId: str(get('user_id')) ?? str(get('user')),
+      projectId: str(get('project_id')) ?? str(get('tenant_id')) ?? str(get('tenant')),
+      domain: str(get('domain')),
+      userDomain: str(get('user_domain')),
+      projectDomain: str(get('project_domain')),
+      isAdmin: bool(get('is_admin'), false),
+      readOnly: bool(get('read_only'), false),
+      showDeleted: bool(get('show_deleted'), false),
+      authToken: str(get('auth_token')),
+      ...(requestId !== null ? { requestId } : {}),
+      globalRequestId: str(get('global_request_id')),
+      resourceUuid: str(get('resource_uuid')),
+      roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [],
+      isAdminProject: bool(get('is_admin_project'), true),
+      ...(timestamp !== null ? { timestamp } : {}),
+      projectName: str(get('project_name')) ?? str(get('tenant_name')),
+      userName: str(get('user_name')),
+    });
+  }
+
+  /** For logs: the dict form with the auth token masked. */
+  toJSON(): RequestContextDict {
+    const d = this.toDict();
+    if (d.auth_token !== null) d.auth_token = '***';
+    return d;
+  }
+}
+
+/** An admin context, as Tacker's `get_admin_context()` builds for periodic tasks. */
+export function getAdminContext(): RequestContext {
+  return new RequestContext({ isAdmin: true });
+}
