@@ -17,7 +17,10 @@ export const REDACTED_PATHS: readonly string[] = [
 ];
 
 /** Builds a pino logger with the framework's defaults (level from `CONDUCTOR_LOG_LEVEL`, redaction). */
-export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  options: LoggerOptions = {},
+  destination?: pino.DestinationStream,
+): Logger {
   const opts: LoggerOptions = {
     name: 'conductor',
     level: process.env['CONDUCTOR_LOG_LEVEL'] ?? 'info',

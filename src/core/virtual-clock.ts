@@ -69,7 +69,8 @@ export class VirtualClock implements Clock {
 
   /** Moves time forward by `seconds`, waking every sleeper due on the way. */
   async advance(seconds: number): Promise<void> {
-    if (!(seconds >= 0)) throw new RangeError(`advance() needs seconds >= 0, got ${String(seconds)}`);
+    if (!(seconds >= 0))
+      throw new RangeError(`advance() needs seconds >= 0, got ${String(seconds)}`);
     await this.advanceTo(this.#now + seconds);
   }
 
@@ -77,7 +78,9 @@ export class VirtualClock implements Clock {
   async advanceTo(time: number): Promise<void> {
     if (this.#advancing) throw new ClockBusyError();
     if (!(time >= this.#now)) {
-      throw new RangeError(`advanceTo(${String(time)}) would move time backwards from ${this.#now}`);
+      throw new RangeError(
+        `advanceTo(${String(time)}) would move time backwards from ${this.#now}`,
+      );
     }
     this.#advancing = true;
     try {

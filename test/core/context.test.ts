@@ -5,16 +5,45 @@ describe('RequestContext', () => {
   it('has the Tacker wire keys, in order, with defaults', () => {
     const ctx = new RequestContext({ isAdmin: true, requestId: 'req-1', timestamp: 't' });
     expect(Object.keys(ctx.toDict())).toEqual([
-      'user', 'tenant', 'domain', 'user_domain', 'project_domain', 'is_admin', 'read_only',
-      'show_deleted', 'auth_token', 'request_id', 'global_request_id', 'resource_uuid', 'roles',
-      'user_identity', 'is_admin_project', 'user_id', 'tenant_id', 'project_id', 'timestamp',
-      'tenant_name', 'project_name', 'user_name',
+      'user',
+      'tenant',
+      'domain',
+      'user_domain',
+      'project_domain',
+      'is_admin',
+      'read_only',
+      'show_deleted',
+      'auth_token',
+      'request_id',
+      'global_request_id',
+      'resource_uuid',
+      'roles',
+      'user_identity',
+      'is_admin_project',
+      'user_id',
+      'tenant_id',
+      'project_id',
+      'timestamp',
+      'tenant_name',
+      'project_name',
+      'user_name',
     ]);
-    expect(ctx.toDict()).toMatchObject({ is_admin: true, user_identity: '- - - - -', roles: [], request_id: 'req-1' });
+    expect(ctx.toDict()).toMatchObject({
+      is_admin: true,
+      user_identity: '- - - - -',
+      roles: [],
+      request_id: 'req-1',
+    });
   });
 
   it('round-trips through the dict form', () => {
-    const ctx = new RequestContext({ userId: 'u', projectId: 'p', roles: ['admin'], authToken: 'tok', projectName: 'pn' });
+    const ctx = new RequestContext({
+      userId: 'u',
+      projectId: 'p',
+      roles: ['admin'],
+      authToken: 'tok',
+      projectName: 'pn',
+    });
     const back = RequestContext.fromDict(ctx.toDict() as unknown as Record<string, unknown>);
     expect(back.toDict()).toEqual(ctx.toDict());
     expect(back.userIdentity).toBe('u p - - -');
@@ -45,6 +74,8 @@ describe('RequestContext', () => {
     expect(a.isAdmin).toBe(true);
     expect(a.requestId).toMatch(/^req-[0-9a-f-]{36}$/);
     expect(a.requestId).not.toBe(b.requestId);
-    expect(pythonTimestamp(new Date(Date.UTC(2017, 8, 1, 10, 0, 0, 123)))).toBe('2017-09-01 10:00:00.123000');
+    expect(pythonTimestamp(new Date(Date.UTC(2017, 8, 1, 10, 0, 0, 123)))).toBe(
+      '2017-09-01 10:00:00.123000',
+    );
   });
 });

@@ -12,7 +12,8 @@ describe('VirtualClock', () => {
   it('wakes sleepers in time order, ties in the order they slept, with now() at each wake time', async () => {
     const clock = new VirtualClock();
     const seen: string[] = [];
-    const nap = (label: string, s: number) => clock.sleep(s).then(() => seen.push(`${label}@${clock.now()}`));
+    const nap = (label: string, s: number) =>
+      clock.sleep(s).then(() => seen.push(`${label}@${clock.now()}`));
     void nap('c', 3);
     void nap('a', 1);
     void nap('b1', 2);

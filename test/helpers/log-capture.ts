@@ -14,7 +14,11 @@ export interface LogLine {
 export const LEVEL = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
 
 /** A logger at `trace` level whose lines are parsed into `lines` synchronously. */
-export function captureLogs(): { logger: Logger; lines: LogLine[]; messages: (level?: number) => string[] } {
+export function captureLogs(): {
+  logger: Logger;
+  lines: LogLine[];
+  messages: (level?: number) => string[];
+} {
   const lines: LogLine[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -28,6 +32,7 @@ export function captureLogs(): { logger: Logger; lines: LogLine[]; messages: (le
   return {
     logger,
     lines,
-    messages: (level?: number) => lines.filter((l) => level === undefined || l.level === level).map((l) => l.msg),
+    messages: (level?: number) =>
+      lines.filter((l) => level === undefined || l.level === level).map((l) => l.msg),
   };
 }

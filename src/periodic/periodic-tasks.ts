@@ -1,0 +1,271 @@
+import {
+  type Clock,
+  getLogger,
+  InvalidOptionError,
+  InvalidPeriodicTaskArg,
+  type Logger,
+  realClock,
+  type RequestContext,
+} from '../core/index.js';
+import { classTasks } from './decorator.js';
+import { DEFAULT_INTERVAL, type PeriodicTaskOptions, validateTaskOptions } from './options.js';
+import { makeTaskSpec, type PeriodicTaskFn } from './task-spec.js';
+import { TaskTable } from './task-table.js';
+
+/** What happened in one run of a task; handed to {@link PeriodicTasksOptions.onTaskRun}. */
+export interface TaskRunEvent {
+  /** `ClassName.taskName`, as in the logs. */
+  readonly fullName: string;
+  readonly name: string;
+  /** When the run was due (the exact scheduler's grid point), else when it started. */
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  /** Seconds the run took. */
+  readonly duration: number;
+  /** The error the task threw, if it failed. */
+  readonly error?: unknown;
+}
+
+/** Options of {@link PeriodicTasks}. */
+export interface PeriodicTasksOptions {
+  /** oslo `[DEFAULT] run_external_periodic_tasks`: run tasks marked `externalProcessOk`. Default true. */
+  runExternalPeriodicTasks?: boolean;
+  /** Time source; default the real clock. */
+  clock?: Clock;
+  /** Random source in [0, 1) for the boundary jitter; default Math.random. */
+  random?: () => number;
+  logger?: Logger;
+  /** Observer called after every run (for metrics). Must not throw; errors are logged. */
+  onTaskRun?: (event: TaskRunEvent) => void;
+}
+
+/** A registered task as {@link PeriodicTasks.periodicTaskInfo} reports it. */
+export interface PeriodicTaskInfo {
+  readonly name: string;
+  readonly spacing: number;
+  readonly runImmediately: boolean;
+  readonly externalProcessOk: boolean;
+  /** Last run (a grid point), or null if it has not run and is due at once. */
+  readonly lastRun: number | null;
+}
+
+/** The framework side of a {@link PeriodicTasks}, for the exact scheduler in this folder. */
+export interface PeriodicInternals {
+  readonly table: TaskTable;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly runExternal: boolean;
+  readonly logger: Logger;
+  /** Runs entry `i`; returns a promise only when the task returned one. Never throws unless `raise`. */
+  run(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number): void | Promise<void>;
+}
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null &&
+  (typeof v === 'object' || typeof v === 'function') &&
+  typeof (v as { then?: unknown }).then === 'function';
+
+let internalsOf: (p: PeriodicTasks) => PeriodicInternals;
+
+/** @internal For the exact scheduler only. */
+export function periodicInternals(p: PeriodicTasks): PeriodicInternals {
+  return internalsOf(p);
+}
+
+/**
+ * oslo.service's `PeriodicTasks`: holds the tasks declared with `@periodicTask` on the class (and its
+ * ancestors) plus those added to this instance, and runs the due ones.
+ *
+ * Differences from the original: the "last run" stamp is taken when the instance is built (not at
+ * import), and `addPeriodicTask` changes only this instance.
+ */
+export class PeriodicTasks {
+  readonly #table = new TaskTable();
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #runExternal: boolean;
+  readonly #logger: Logger;
+  readonly #onTaskRun: ((event: TaskRunEvent) => void) | undefined;
+  readonly #internals: PeriodicInternals;
+
+  static {
+    internalsOf = (p) => p.#internals;
+  }
+
+  constructor(options: PeriodicTasksOptions = {}) {
+    if (
+      options.runExternalPeriodicTasks !== undefined &&
+      typeof options.runExternalPeriodicTasks !== 'boolean'
+    ) {
+      throw new InvalidOptionError('runExternalPeriodicTasks must be a boolean');
+    }
+    this.#clock = options.clock ?? realClock;
+    this.#random = options.random ?? Math.random;
+    this.#runExternal = options.runExternalPeriodicTasks ?? true;
+    this.#logger = options.logger ?? getLogger('periodic');
+    this.#onTaskRun = options.onTaskRun;
+    const now = this.#clock.now();
+    for (const spec of classTasks(new.target)) {
+      this.#table.add(
+        spec.name,
+        spec.fn,
+        spec.spacing,
+        spec.runImmediately,
+        spec.externalProcessOk,
+        now,
+      );
+    }
+    const self = this;
+    this.#internals = {
+      table: this.#table,
+      clock: this.#clock,
+      random: this.#random,
+      runExternal: this.#runExternal,
+      logger: this.#logger,
+      run: (i, ctx, raise, scheduledAt) => self.#run(i, ctx, raise, scheduledAt),
+    };
+  }
+
+  /** Names of the tasks declared on this class and its ancestors, in registration order. */
+  static periodicTaskNames(): string[] {
+    return classTasks(this).map((t) => t.name);
+  }
+
+  /**
+   * Adds a task to this instance only (other instances and the class are untouched). Returns false if
+   * the task was skipped (negative spacing, or disabled). `fn` is called as `fn(ctx)` with this
+   * instance as `this`.
+   */
+  addPeriodicTask(fn: (ctx: RequestContext) => unknown, options?: PeriodicTaskOptions): boolean {
+    if (typeof fn !== 'function')
+      throw new InvalidPeriodicTaskArg('addPeriodicTask: fn must be a function');
+    const opts = validateTaskOptions(options, 'addPeriodicTask');
+    const name = opts.name ?? fn.name;
+    if (!name)
+      throw new InvalidPeriodicTaskArg(
+        'addPeriodicTask: an anonymous function needs the name option',
+      );
+    const spec = makeTaskSpec(fn as PeriodicTaskFn, name, opts, this.#logger);
+    if (!spec) return false;
+    this.#table.add(
+      name,
+      spec.fn,
+      spec.spacing,
+      spec.runImmediately,
+      spec.externalProcessOk,
+      this.#clock.now(),
+    );
+    return true;
+  }
+
+  /** Every registered task of this instance, in registration order. */
+  periodicTaskInfo(): PeriodicTaskInfo[] {
+    const t = this.#table;
+    return t.names.map((name, i) => {
+      const slot = t.slotOf(i);
+      const last = t.lastRun[slot] as number;
+      return {
+        name,
+        spacing: t.spacing[slot] as number,
+        runImmediately: t.runImmediately(i),
+        externalProcessOk: t.externalOk(i),
+        lastRun: Number.isNaN(last) ? null : last,
+      };
+    });
+  }
+
+  /**
+   * Runs the tasks that are due, one after another in registration order, and returns how long the
+   * caller may idle (seconds) — the original's `idle_for`: the smallest spacing of the tasks looked
+   * at and time-to-due of those skipped, at most {@link DEFAULT_INTERVAL}. A task's error is logged as
+   * "Error during Class.name" and swallowed, unless `raiseOnError`.
+   */
+  async runPeriodicTasks(
+    ctx: RequestContext,
+    options: { raiseOnError?: boolean } = {},
+  ): Promise<number> {
+    const raise = options.raiseOnError ?? false;
+    const t = this.#table;
+    let idleFor = DEFAULT_INTERVAL;
+    for (let i = 0; i < t.length; i++) {
+      if (t.externalOk(i) && !this.#runExternal) continue;
+      const slot = t.slotOf(i);
+      const spacing = t.spacing[slot] as number;
+      const last = t.lastRun[slot] as number;
+      idleFor = Math.min(idleFor, spacing);
+      if (!Number.isNaN(last)) {
+        const idle = last + spacing - this.#clock.now();
+        if (idle > 0) {
+          idleFor = Math.min(idleFor, idle);
+          continue;
+        }
+      }
+      t.lastRun[slot] = this.#nearestBoundary(last, spacing);
+      const pending = this.#run(i, ctx, raise, this.#clock.now());
+      if (pending) await pending;
+      await this.#clock.sleep(0);
+    }
+    return idleFor;
+  }
+
+  /**
+   * The latest point of the grid `last + k·spacing` that is not after now, plus a whole-second jitter
+   * of up to 5 % of spacing (the original's `_nearest_boundary`). No last run → now, no jitter.
+   */
+  #nearestBoundary(last: number, spacing: number): number {
+    const now = this.#clock.now();
+    if (Number.isNaN(last)) return now;
+    const jitter = Math.trunc((spacing * this.#random()) / 20);
+    return now - ((now - last) % spacing) + jitter;
+  }
+
+  #fullName(i: number): string {
+    return `${this.constructor.name}.${this.#table.names[i] as string}`;
+  }
+
+  #run(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number): void | Promise<void> {
+    const fn = this.#table.fns[i] as PeriodicTaskFn;
+    this.#logger.debug(`Running periodic task ${this.#fullName(i)}`);
+    const startedAt = this.#clock.now();
+    let result: unknown;
+    try {
+      result = fn.call(this, ctx);
+    } catch (err) {
+      return this.#finish(i, scheduledAt, startedAt, true, err, raise);
+    }
+    if (!isThenable(result))
+      return this.#finish(i, scheduledAt, startedAt, false, undefined, raise);
+    return Promise.resolve(result).then(
+      () => this.#finish(i, scheduledAt, startedAt, false, undefined, raise),
+      (err: unknown) => this.#finish(i, scheduledAt, startedAt, true, err, raise),
+    );
+  }
+
+  #finish(
+    i: number,
+    scheduledAt: number,
+    startedAt: number,
+    failed: boolean,
+    err: unknown,
+    raise: boolean,
+  ): void {
+    if (this.#onTaskRun) {
+      const event: TaskRunEvent = {
+        fullName: this.#fullName(i),
+        name: this.#table.names[i] as string,
+        scheduledAt,
+        startedAt,
+        duration: this.#clock.now() - startedAt,
+        ...(failed ? { error: err } : {}),
+      };
+      try {
+        this.#onTaskRun(event);
+      } catch (hookErr) {
+        this.#logger.error({ err: hookErr }, 'onTaskRun observer failed');
+      }
+    }
+    if (!failed) return;
+    if (raise) throw err;
+    this.#logger.error({ err }, `Error during ${this.#fullName(i)}`);
+  }
+}

@@ -1,0 +1,42 @@
+import type { Logger, RequestContext } from '../core/index.js';
+import { DEFAULT_INTERVAL, type ValidatedTaskOptions } from './options.js';
+
+/** A periodic task function: called with the owning instance as `this` and the request context. */
+export type PeriodicTaskFn = (this: unknown, ctx: RequestContext) => unknown;
+
+/** One registered task: what the original keeps as attributes on the decorated function. */
+export interface TaskSpec {
+  readonly name: string;
+  readonly fn: PeriodicTaskFn;
+  /** Seconds, > 0 (0 was replaced by DEFAULT_INTERVAL at registration). */
+  readonly spacing: number;
+  readonly runImmediately: boolean;
+  readonly externalProcessOk: boolean;
+}
+
+/**
+ * The original's `_add_periodic_task`: a negative spacing or a disabled task is logged at INFO and not
+ * registered (returns undefined); spacing 0 becomes DEFAULT_INTERVAL.
+ */
+export function makeTaskSpec(
+  fn: PeriodicTaskFn,
+  name: string,
+  opts: ValidatedTaskOptions,
+  logger: Logger,
+): TaskSpec | undefined {
+  if (opts.spacing < 0) {
+    logger.info(`Skipping periodic task ${name} because its interval is negative`);
+    return undefined;
+  }
+  if (!opts.enabled) {
+    logger.info(`Skipping periodic task ${name} because it is disabled`);
+    return undefined;
+  }
+  return Object.freeze({
+    name,
+    fn,
+    spacing: opts.spacing === 0 ? DEFAULT_INTERVAL : opts.spacing,
+    runImmediately: opts.runImmediately,
+    externalProcessOk: opts.externalProcessOk,
+  });
+}

@@ -1,0 +1,81 @@
+import type { PeriodicTaskFn } from './task-spec.js';
+
+const IMMEDIATE = 1;
+const EXTERNAL_OK = 2;
+
+function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T, min: number): T {
+  if (a.length >= min) return a;
+  const next = new (a.constructor as new (n: number) => T)(Math.max(min, a.length * 2, 8));
+  next.set(a);
+  return next;
+}
+
+/**
+ * The tasks of one `PeriodicTasks` instance, kept as parallel arrays (a few dozen bytes a task) so a
+ * process can hold a million of them.
+ *
+ * Entries are registrations, in order. Slots are names: as in the original, spacing and last run are
+ * keyed by name, so two registrations under one name (a decorated override) share them; the spacing
+ * and the last-run stamp of the latest registration win.
+ */
+export class TaskTable {
+  readonly names: string[] = [];
+  readonly fns: PeriodicTaskFn[] = [];
+  #flags = new Uint8Array(8);
+  #slotOf = new Int32Array(8);
+  readonly #slotByName = new Map<string, number>();
+  /** Per slot: seconds between runs. */
+  spacing = new Float64Array(8);
+  /** Per slot: last run (a grid point), NaN for "never" (the original's None). */
+  lastRun = new Float64Array(8);
+  /** Called after each registration with the new entry's index. */
+  onAdd: ((entry: number) => void) | undefined;
+
+  get length(): number {
+    return this.names.length;
+  }
+
+  get slotCount(): number {
+    return this.#slotByName.size;
+  }
+
+  add(
+    name: string,
+    fn: PeriodicTaskFn,
+    spacing: number,
+    runImmediately: boolean,
+    externalOk: boolean,
+    now: number,
+  ): number {
+    const entry = this.names.length;
+    let slot = this.#slotByName.get(name);
+    if (slot === undefined) {
+      slot = this.#slotByName.size;
+      this.#slotByName.set(name, slot);
+      this.spacing = grow(this.spacing, slot + 1);
+      this.lastRun = grow(this.lastRun, slot + 1);
+    }
+    this.names.push(name);
+    this.fns.push(fn);
+    this.#flags = grow(this.#flags, entry + 1);
+    this.#slotOf = grow(this.#slotOf, entry + 1);
+    this.#flags[entry] = (runImmediately ? IMMEDIATE : 0) | (externalOk ? EXTERNAL_OK : 0);
+    this.#slotOf[entry] = slot;
+    this.spacing[slot] = spacing;
+    this.lastRun[slot] = runImmediately ? NaN : now;
+    this.onAdd?.(entry);
+    return entry;
+  }
+
+  slotOf(entry: number): number {
+    return this.#slotOf[entry] as number;
+  }
+
+  runImmediately(entry: number): boolean {
+    return ((this.#flags[entry] as number) & IMMEDIATE) !== 0;
+  }
+
+  externalOk(entry: number): boolean {
+    return ((this.#flags[entry] as number) & EXTERNAL_OK) !== 0;
+  }
+}
