@@ -115,14 +115,13 @@ export class PeriodicTasks {
         now,
       );
     }
-    const self = this;
     this.#internals = {
       table: this.#table,
       clock: this.#clock,
       random: this.#random,
       runExternal: this.#runExternal,
       logger: this.#logger,
-      run: (i, ctx, raise, scheduledAt) => self.#run(i, ctx, raise, scheduledAt),
+      run: (i, ctx, raise, scheduledAt) => this.#run(i, ctx, raise, scheduledAt),
     };
   }
 
