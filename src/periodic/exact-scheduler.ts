@@ -36,6 +36,12 @@ export interface ScheduledTask {
   readonly missedRuns: number;
 }
 
+/**
+ * Phases are whole multiples of 2^-20 s (about 1 µs): with whole-second spacings every due time is then
+ * exactly representable for centuries, so intervals are exact, not exact to within a rounding error.
+ */
+const quantize = (seconds: number): number => Math.round(seconds * 2 ** 20) / 2 ** 20;
+
 function validate(options: ExactSchedulerOptions): void {
   const { spread, yieldInterval } = options;
   if (spread !== undefined && !(spread >= 0 && spread <= 1)) {
@@ -60,7 +66,7 @@ function validate(options: ExactSchedulerOptions): void {
  * loop) runs once as soon as it can, and the runs it missed are counted and logged at WARNING — never
  * silently dropped, never run in a burst.
  *
- * Per task the scheduler keeps a heap slot (12 bytes) and a flag; a million tasks fit in one process.
+ * Per task the scheduler keeps a heap slot (12 bytes), its anchor (8 bytes) and a flag; a million tasks fit in one process.
  */
 export class ExactScheduler {
   readonly #p: PeriodicInternals;
@@ -78,6 +84,8 @@ export class ExactScheduler {
   #size = 0;
   /** Per slot: 1 once one of its entries is scheduled (one schedule per name). */
   #slotScheduled = new Uint8Array(16);
+  /** Per entry: its first due time; due times are `anchor + k·spacing`, so rounding never accumulates. */
+  #anchor = new Float64Array(16);
   #missed = new Map<number, number>();
 
   #running = false;
@@ -176,10 +184,16 @@ export class ExactScheduler {
     const last = t.lastRun[slot] as number;
     let due = now;
     if (!Number.isNaN(last)) {
-      due = last + spacing + this.#spread * spacing * this.#random();
+      due = last + spacing + quantize(this.#spread * spacing * this.#random());
       // Built long before start: begin now rather than report runs that were never scheduled.
       if (atStart && due < now) due = now;
     }
+    if (entry >= this.#anchor.length) {
+      const bigger = new Float64Array(Math.max(entry + 1, this.#anchor.length * 2));
+      bigger.set(this.#anchor);
+      this.#anchor = bigger;
+    }
+    this.#anchor[entry] = due;
     this.#push(due, entry);
   }
 
@@ -223,11 +237,14 @@ export class ExactScheduler {
   /** Next grid point; if more than one has already passed, skip to the latest and count the misses. */
   #nextDue(entry: number, slot: number, due: number, now: number): number {
     const spacing = this.#p.table.spacing[slot] as number;
-    let next = due + spacing;
+    const anchor = this.#anchor[entry] as number;
+    let k = Math.round((due - anchor) / spacing) + 1;
+    let next = anchor + k * spacing;
     if (next < now) {
       const missed = Math.floor((now - next) / spacing);
       if (missed > 0) {
-        next += missed * spacing;
+        k += missed;
+        next = anchor + k * spacing;
         this.#missed.set(slot, (this.#missed.get(slot) ?? 0) + missed);
         this.#logger.warn(
           { task: this.#p.table.names[entry], missed },

@@ -42,6 +42,18 @@ describe('ExactScheduler', () => {
     expect(starts[0]).toBe(60);
   });
 
+  it('keeps fractional spacings on their grid: no rounding accumulates over 20,000 runs', async () => {
+    const clock = new VirtualClock(0);
+    const { manager, starts } = oneTask(clock, { spacing: 0.2, runImmediately: true });
+    const s = new ExactScheduler(manager);
+    s.start();
+    await clock.advance(0.2 * 20_000 - 0.1);
+    s.stop();
+    expect(starts).toHaveLength(20_000);
+    const worst = Math.max(...starts.map((t, k) => Math.abs(t - k * 0.2)));
+    expect(worst).toBeLessThan(1e-9);
+  });
+
   it('adds a one-time phase of up to 5 % of spacing that never accumulates', async () => {
     const clock = new VirtualClock(0);
     const { manager, starts } = oneTask(clock, { spacing: 100 });
