@@ -9,7 +9,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-imports': [
         'error',
@@ -35,7 +38,14 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['../looping/*', '../periodic/*', '../messaging/*', '../service/*', '../conductor/*', '../cli/*'],
+              group: [
+                '../looping/*',
+                '../periodic/*',
+                '../messaging/*',
+                '../service/*',
+                '../conductor/*',
+                '../cli/*',
+              ],
               message: 'periodic and looping import only core (and config).',
             },
           ],

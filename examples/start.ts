@@ -27,7 +27,8 @@ class DemoManager extends PeriodicTasks {
 
   @periodicTask({ spacing: 7, externalProcessOk: true })
   flaky(): void {
-    if (Math.random() < 0.5) throw new Error('flaky task failed (on purpose); the schedule goes on');
+    if (Math.random() < 0.5)
+      throw new Error('flaky task failed (on purpose); the schedule goes on');
     log.info('flaky task succeeded');
   }
 }
