@@ -70,3 +70,105 @@ export class DynamicIntervalMissingError extends ConductorError {
 export function hasErrorCode(err: unknown, code: string): boolean {
   return err instanceof ConductorError && err.code === code;
 }
+
+// ---- messaging -------------------------------------------------------------------------------
+
+/** Base of the RPC errors (oslo.messaging's `MessagingException`). */
+export class MessagingError extends ConductorError {
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** No reply arrived within the call's timeout. */
+export class MessagingTimeout extends MessagingError {
+  constructor(message: string) {
+    super('CONDUCTOR_RPC_TIMEOUT', message);
+  }
+}
+
+/** A target that cannot be used for this operation (no topic, a fanout call, ...). */
+export class InvalidTarget extends MessagingError {
+  readonly target: unknown;
+  constructor(message: string, target?: unknown) {
+    super('CONDUCTOR_RPC_INVALID_TARGET', `${message}: ${JSON.stringify(target ?? null)}`);
+    this.target = target;
+  }
+}
+
+/** The endpoints of the requested namespace and version have no such (public) method. */
+export class NoSuchMethod extends MessagingError {
+  readonly method: string;
+  constructor(method: string) {
+    super('CONDUCTOR_RPC_NO_SUCH_METHOD', `Endpoint does not support RPC method ${method}`);
+    this.method = method;
+  }
+}
+
+/** No endpoint serves the requested namespace and version. */
+export class UnsupportedVersion extends MessagingError {
+  readonly version: string;
+  readonly method: string | undefined;
+  constructor(version: string, method?: string) {
+    super(
+      'CONDUCTOR_RPC_UNSUPPORTED_VERSION',
+      method === undefined
+        ? `Endpoint does not support RPC version ${version}`
+        : `Endpoint does not support RPC version ${version}. Attempted method: ${method}`,
+    );
+    this.version = version;
+    this.method = method;
+  }
+}
+
+/** An `oslo.version` envelope this implementation cannot read. */
+export class UnsupportedRpcEnvelopeVersion extends MessagingError {
+  readonly version: string;
+  constructor(version: string) {
+    super('CONDUCTOR_RPC_UNSUPPORTED_ENVELOPE', `Envelope version ${version} is not supported`);
+    this.version = version;
+  }
+}
+
+/** The call's version is not allowed by the client's version cap. */
+export class RPCVersionCapError extends MessagingError {
+  constructor(version: string, versionCap: string) {
+    super(
+      'CONDUCTOR_RPC_VERSION_CAP',
+      `Requested message version, ${version} is incompatible.  It needs to be equal in major version and less than or equal in minor version as the specified version cap ${versionCap}.`,
+    );
+  }
+}
+
+/** A message could not be delivered to the broker (retries exhausted, connection lost). */
+export class MessageDeliveryFailure extends MessagingError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONDUCTOR_RPC_DELIVERY_FAILURE', message, options);
+  }
+}
+
+/** A malformed message received from the wire (bad JSON, missing or mistyped fields, too large). */
+export class InvalidRpcMessage extends MessagingError {
+  constructor(message: string) {
+    super('CONDUCTOR_RPC_INVALID_MESSAGE', message);
+  }
+}
+
+/** An error raised by the remote endpoint that could not be rebuilt as a local class. */
+export class RemoteError extends MessagingError {
+  /** The remote exception's class name (e.g. `ValueError`, `VimNotFoundException`). */
+  readonly excType: string;
+  /** The remote exception's message. */
+  readonly value: string;
+  /** The remote traceback lines. */
+  readonly traceback: readonly string[];
+  constructor(excType: string, value: string, traceback: readonly string[] = []) {
+    super(
+      'CONDUCTOR_RPC_REMOTE_ERROR',
+      `Remote error: ${excType} ${value}\n${traceback.join('')}.`,
+    );
+    this.excType = excType;
+    this.value = value;
+    this.traceback = traceback;
+  }
+}

@@ -1,5 +1,6 @@
 import {
   type Clock,
+  FRAMEWORK_BASE,
   getLogger,
   InvalidOptionError,
   InvalidPeriodicTaskArg,
@@ -87,6 +88,9 @@ export class PeriodicTasks {
   readonly #logger: Logger;
   readonly #onTaskRun: ((event: TaskRunEvent) => void) | undefined;
   readonly #internals: PeriodicInternals;
+
+  /** Framework methods are never callable over RPC. */
+  static readonly [FRAMEWORK_BASE] = true;
 
   static {
     internalsOf = (p) => p.#internals;

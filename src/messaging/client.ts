@@ -1,0 +1,140 @@
+import {
+  InvalidOptionError,
+  InvalidTarget,
+  type RequestContext,
+  RPCVersionCapError,
+} from '../core/index.js';
+import { isJsonObject } from './json.js';
+import { RequestContextSerializer, type Serializer } from './serializer.js';
+import { Target, type TargetFields } from './target.js';
+import type { Transport } from './transport.js';
+import { checkMessageVersion, isCompatible } from './version.js';
+
+/** Options of an {@link RpcClient}. */
+export interface RpcClientOptions {
+  /** Call timeout in seconds; default the transport's `rpcResponseTimeout` (60). */
+  timeout?: number;
+  /** Highest version this client may send; calls above it throw {@link RPCVersionCapError}. */
+  versionCap?: string;
+  /** Call monitor: seconds (whole, >= 2) within which the server must send a heartbeat. */
+  callMonitorTimeout?: number;
+  serializer?: Serializer;
+}
+
+/** What {@link RpcClient.prepare} may override. */
+export interface PrepareOptions extends TargetFields {
+  timeout?: number;
+  versionCap?: string;
+  callMonitorTimeout?: number;
+}
+
+function validateClientOptions(o: RpcClientOptions): void {
+  if (o.timeout !== undefined && !(o.timeout > 0 && Number.isFinite(o.timeout))) {
+    throw new InvalidOptionError(
+      `timeout must be a positive number of seconds, got ${String(o.timeout)}`,
+    );
+  }
+  if (
+    o.callMonitorTimeout !== undefined &&
+    !(Number.isInteger(o.callMonitorTimeout) && o.callMonitorTimeout >= 2)
+  ) {
+    throw new InvalidOptionError(
+      `callMonitorTimeout must be a whole number of seconds >= 2, got ${String(o.callMonitorTimeout)}`,
+    );
+  }
+  if (o.versionCap !== undefined) checkMessageVersion(o.versionCap);
+}
+
+/**
+ * Sends RPCs to a target (oslo.messaging's `RPCClient`): `call` waits for the result, `cast` does not.
+ * Methods are called remotely as `method(ctx, args)`.
+ */
+export class RpcClient {
+  readonly transport: Transport;
+  readonly target: Target;
+  readonly #options: Readonly<RpcClientOptions>;
+  readonly #serializer: Serializer;
+
+  constructor(transport: Transport, target: Target | TargetFields, options: RpcClientOptions = {}) {
+    validateClientOptions(options);
+    this.transport = transport;
+    this.target = target instanceof Target ? target : new Target(target);
+    if (this.target.version !== undefined) checkMessageVersion(this.target.version);
+    this.#options = { ...options };
+    this.#serializer = options.serializer ?? new RequestContextSerializer();
+  }
+
+  /** A client with some target fields or options replaced; the rest are inherited. */
+  prepare(overrides: PrepareOptions): RpcClient {
+    const { timeout, versionCap, callMonitorTimeout, ...fields } = overrides;
+    return new RpcClient(this.transport, this.target.with(fields), {
+      ...this.#options,
+      serializer: this.#serializer,
+      ...(timeout !== undefined ? { timeout } : {}),
+      ...(versionCap !== undefined ? { versionCap } : {}),
+      ...(callMonitorTimeout !== undefined ? { callMonitorTimeout } : {}),
+    });
+  }
+
+  /** True if the version cap allows `version` (or this client's target version). */
+  canSendVersion(version: string | undefined = this.target.version): boolean {
+    const cap = this.#options.versionCap;
+    return cap === undefined || version === undefined || isCompatible(cap, version);
+  }
+
+  /**
+   * Calls `method` and returns its result. Throws {@link MessagingTimeout} without a reply in time,
+   * `NoSuchMethod` / `UnsupportedVersion` as the dispatcher raised them, and {@link RemoteError} for
+   * anything else the remote method threw.
+   */
+  async call(
+    ctx: RequestContext,
+    method: string,
+    args: Record<string, unknown> = {},
+  ): Promise<unknown> {
+    if (this.target.fanout)
+      throw new InvalidTarget('A call cannot be used with fanout', this.target);
+    const { ctxt, message } = this.#build(ctx, method, args);
+    const result = await this.transport.driver.send(this.target, ctxt, message, {
+      waitForReply: true,
+      timeout: this.#options.timeout ?? this.transport.rpcResponseTimeout,
+      ...(this.#options.callMonitorTimeout !== undefined
+        ? { callMonitorTimeout: this.#options.callMonitorTimeout }
+        : {}),
+    });
+    return this.#serializer.deserializeEntity(ctx, result);
+  }
+
+  /** Sends `method` without waiting for it to run (to every server when the target is fanout). */
+  async cast(
+    ctx: RequestContext,
+    method: string,
+    args: Record<string, unknown> = {},
+  ): Promise<void> {
+    const { ctxt, message } = this.#build(ctx, method, args);
+    await this.transport.driver.send(this.target, ctxt, message, { waitForReply: false });
+  }
+
+  #build(ctx: RequestContext, method: string, args: Record<string, unknown>) {
+    const t = this.target;
+    if (!t.topic) throw new InvalidTarget('A topic is required to send', t);
+    if (typeof method !== 'string' || method === '')
+      throw new InvalidOptionError('method must be a non-empty string');
+    if (!isJsonObject(args))
+      throw new InvalidOptionError(`args of ${method} must be a plain object of named arguments`);
+    if (
+      t.version !== undefined &&
+      this.#options.versionCap !== undefined &&
+      !isCompatible(this.#options.versionCap, t.version)
+    ) {
+      throw new RPCVersionCapError(t.version, this.#options.versionCap);
+    }
+    const serialized: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(args))
+      serialized[k] = this.#serializer.serializeEntity(ctx, v);
+    const message: Record<string, unknown> = { method, args: serialized };
+    if (t.namespace !== undefined) message['namespace'] = t.namespace;
+    if (t.version !== undefined) message['version'] = t.version;
+    return { ctxt: this.#serializer.serializeContext(ctx), message };
+  }
+}

@@ -1,0 +1,91 @@
+import {
+  InvalidRpcMessage,
+  NoSuchMethod,
+  type RequestContext,
+  UnsupportedVersion,
+} from '../core/index.js';
+import { DefaultRpcAccessPolicy, type RpcAccessPolicy } from './access-policy.js';
+import { isJsonObject } from './json.js';
+import { RequestContextSerializer, type Serializer } from './serializer.js';
+import { Target } from './target.js';
+import { isCompatible } from './version.js';
+
+/** A request as the dispatcher reads it. */
+export interface RpcRequest {
+  method: string;
+  args: Record<string, unknown>;
+  namespace: string | null;
+  version: string;
+}
+
+/** Checks the request fields of a decoded message; anything mistyped is an {@link InvalidRpcMessage}. */
+export function readRequest(message: Record<string, unknown>): RpcRequest {
+  const { method, args = {}, namespace = null, version = '1.0' } = message;
+  if (typeof method !== 'string' || method === '')
+    throw new InvalidRpcMessage('method must be a non-empty string');
+  if (!isJsonObject(args)) throw new InvalidRpcMessage(`args of ${method} must be a JSON object`);
+  if (namespace !== null && typeof namespace !== 'string')
+    throw new InvalidRpcMessage('namespace must be a string or null');
+  if (typeof version !== 'string' || !/^\d+\.\d+(\.\d+)?$/.test(version)) {
+    throw new InvalidRpcMessage(
+      `version must look like major.minor, got ${JSON.stringify(version)}`,
+    );
+  }
+  return { method, args, namespace, version };
+}
+
+interface EndpointEntry {
+  readonly endpoint: object;
+  readonly namespace: string | null;
+  readonly version: string;
+}
+
+/** Options of {@link RpcDispatcher}. */
+export interface RpcDispatcherOptions {
+  accessPolicy?: RpcAccessPolicy;
+  serializer?: Serializer;
+}
+
+/**
+ * oslo's `RPCDispatcher`: endpoints in order; the first whose target's namespace matches and whose
+ * version is compatible, and which has the method (as the access policy sees it), is called as
+ * `method(ctx, args)`. Candidates without the method → {@link NoSuchMethod}; no candidate →
+ * {@link UnsupportedVersion}.
+ */
+export class RpcDispatcher {
+  readonly #endpoints: readonly EndpointEntry[];
+  readonly #policy: RpcAccessPolicy;
+  readonly serializer: Serializer;
+
+  constructor(endpoints: readonly object[], options: RpcDispatcherOptions = {}) {
+    this.#endpoints = endpoints.map((endpoint) => {
+      const target = (endpoint as { target?: unknown }).target;
+      const t = target instanceof Target ? target : new Target();
+      return { endpoint, namespace: t.namespace ?? null, version: t.version ?? '1.0' };
+    });
+    this.#policy = options.accessPolicy ?? new DefaultRpcAccessPolicy();
+    this.serializer = options.serializer ?? new RequestContextSerializer();
+  }
+
+  /** Dispatches one request; resolves with the serialized result, rejects with what the method threw. */
+  async dispatch(ctxDict: Record<string, unknown>, request: RpcRequest): Promise<unknown> {
+    const { method, namespace, version } = request;
+    let candidate = false;
+    for (const e of this.#endpoints) {
+      if (e.namespace !== namespace || !isCompatible(e.version, version)) continue;
+      const fn = this.#policy.resolve(e.endpoint, method);
+      if (fn === undefined) {
+        candidate = true;
+        continue;
+      }
+      const ctx: RequestContext = this.serializer.deserializeContext(ctxDict);
+      const args: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(request.args))
+        args[k] = this.serializer.deserializeEntity(ctx, v);
+      const result = await fn.call(e.endpoint, ctx, args);
+      return this.serializer.serializeEntity(ctx, result);
+    }
+    if (candidate) throw new NoSuchMethod(method);
+    throw new UnsupportedVersion(version, method);
+  }
+}

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { type Clock, MessageDeliveryFailure, MessagingTimeout } from '../../core/index.js';
+import { DeadlineQueue } from '../deadlines.js';
+import type {
+  Driver,
+  DriverListener,
+  IncomingMessage,
+  ListenOptions,
+  SendOptions,
+} from '../driver.js';
+import { deserializeRemoteException } from '../failure.js';
+import { parseWireJson } from '../json.js';
+import type { Target } from '../target.js';
+
+interface Delivery {
+  /** JSON text of the request fields: what would be on the wire. */
+  readonly body: string;
+  readonly ctxt: Record<string, unknown>;
+  readonly call: PendingCall | undefined;
+}
+
+interface PendingCall {
+  readonly callMonitorTimeout: number | undefined;
+  /** `resultJson` is the result as JSON text (what the wire would carry). */
+  settle(resultJson: string | null, failure: string | null): void;
+  fail(err: Error): void;
+  heartbeat(): void;
+}
+
+interface Consumer {
+  readonly prefetch: number;
+  unacked: number;
+  active: boolean;
+  readonly deliver: (d: Delivery, q: MemoryQueue) => void;
+}
+
+class MemoryQueue {
+  readonly backlog: Delivery[] = [];
+  readonly consumers: Consumer[] = [];
+  #next = 0;
+
+  publish(d: Delivery): void {
+    this.backlog.push(d);
+    this.pump();
+  }
+
+  /** Hands backlog to consumers round-robin, each up to its prefetch. */
+  pump(): void {
+    while (this.backlog.length > 0) {
+      const c = this.#pick();
+      if (!c) return;
+      c.unacked++;
+      c.deliver(this.backlog.shift() as Delivery, this);
+    }
+  }
+
+  #pick(): Consumer | undefined {
+    const n = this.consumers.length;
+    for (let i = 0; i < n; i++) {
+      const c = this.consumers[(this.#next + i) % n] as Consumer;
+      if (c.active && c.unacked < c.prefetch) {
+        this.#next = (this.#next + i + 1) % n;
+        return c;
+      }
+    }
+    return undefined;
+  }
+}
+
+/** One in-process broker, shared by every memory transport with the same URL. */
+class MemoryBus {
+  readonly queues = new Map<string, MemoryQueue>();
+  readonly fanout = new Map<string, Set<MemoryQueue>>();
+
+  queue(name: string): MemoryQueue {
+    let q = this.queues.get(name);
+    if (!q) this.queues.set(name, (q = new MemoryQueue()));
+    return q;
+  }
+}
+
+const buses = new Map<string, MemoryBus>();
+
+/**
+ * `memory://[name]`: the embedded transport. Same semantics as RabbitMQ in one process — a shared
+ * queue per topic served round-robin, a per-server queue, fanout to every server, messages to a
+ * queue nobody declared are dropped (a call then times out), bounded prefetch, requeue — and
+ * arguments and results go through JSON, so what works here works on the wire.
+ */
+export class MemoryDriver implements Driver {
+  readonly #bus: MemoryBus;
+  readonly #exchange: string;
+  readonly #deadlines: DeadlineQueue;
+  readonly #pending = new Set<PendingCall>();
+  #closed = false;
+
+  constructor(name: string, controlExchange: string, clock: Clock) {
+    let bus = buses.get(name);
+    if (!bus) buses.set(name, (bus = new MemoryBus()));
+    this.#bus = bus;
+    this.#exchange = controlExchange;
+    this.#deadlines = new DeadlineQueue(clock);
+  }
+
+  get connected(): boolean {
+    return !this.#closed;
+  }
+
+  send(
+    target: Target,
+    ctxt: Record<string, unknown>,
+    message: Record<string, unknown>,
+    options: SendOptions,
+  ): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new MessageDeliveryFailure('Transport is closed'));
+    const exchange = target.exchange ?? this.#exchange;
+    const body = JSON.stringify(message);
+    if (!options.waitForReply) {
+      this.#route(exchange, target, { body, ctxt, call: undefined });
+      return Promise.resolve(undefined);
+    }
+    return new Promise<unknown>((resolve, reject) => {
+      const msgId = randomUUID().replace(/-/g, '');
+      const timeout = options.timeout ?? 60;
+      let cancelMonitor: (() => void) | undefined;
+      const monitor = options.callMonitorTimeout;
+      const call: PendingCall = {
+        callMonitorTimeout: monitor,
+        settle: (resultJson, failure) => {
+          if (!this.#pending.delete(call)) return; // late reply after a timeout: dropped
+          cancelTimeout();
+          cancelMonitor?.();
+          if (failure !== null) reject(deserializeRemoteException(failure));
+          else resolve(parseWireJson(resultJson ?? 'null'));
+        },
+        fail: (err) => {
+          if (!this.#pending.delete(call)) return;
+          cancelTimeout();
+          cancelMonitor?.();
+          reject(err);
+        },
+        heartbeat: () => {
+          if (!this.#pending.has(call) || monitor === undefined) return;
+          cancelMonitor?.();
+          cancelMonitor = this.#deadlines.add(monitor, expire);
+        },
+      };
+      const expire = (): void =>
+        call.fail(new MessagingTimeout(`Timed out waiting for a reply to message ID ${msgId}`));
+      const cancelTimeout = this.#deadlines.add(timeout, expire);
+      if (monitor !== undefined) cancelMonitor = this.#deadlines.add(monitor, expire);
+      this.#pending.add(call);
+      this.#route(exchange, target, { body, ctxt, call });
+    });
+  }
+
+  #route(exchange: string, target: Target, d: Delivery): void {
+    const topic = target.topic as string;
+    if (target.fanout) {
+      for (const q of this.#bus.fanout.get(topic) ?? []) q.publish(d);
+      return;
+    }
+    const key = target.server ? `${topic}.${target.server}` : topic;
+    this.#bus.queues.get(`${exchange}\0${key}`)?.publish(d);
+  }
+
+  async listen(
+    target: Target,
+    onMessage: (m: IncomingMessage) => void,
+    options: ListenOptions,
+  ): Promise<DriverListener> {
+    const exchange = target.exchange ?? this.#exchange;
+    const topic = target.topic as string;
+    const shared = this.#bus.queue(`${exchange}\0${topic}`);
+    const perServer = this.#bus.queue(`${exchange}\0${topic}.${target.server as string}`);
+    const fanout = new MemoryQueue();
+    let set = this.#bus.fanout.get(topic);
+    if (!set) this.#bus.fanout.set(topic, (set = new Set()));
+    set.add(fanout);
+
+    const consumer: Consumer = {
+      prefetch: options.prefetch,
+      unacked: 0,
+      active: true,
+      deliver: (d, q) => onMessage(this.#incoming(d, q, consumer)),
+    };
+    const queues = [shared, perServer, fanout];
+    for (const q of queues) q.consumers.push(consumer);
+    for (const q of queues) q.pump();
+    return {
+      stop: async () => {
+        if (!consumer.active) return;
+        consumer.active = false;
+        for (const q of queues) q.consumers.splice(q.consumers.indexOf(consumer), 1);
+        set.delete(fanout);
+        for (const q of [shared, perServer]) q.pump();
+      },
+    };
+  }
+
+  #incoming(d: Delivery, q: MemoryQueue, consumer: Consumer): IncomingMessage {
+    let settled = false;
+    const release = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      consumer.unacked--;
+      return true;
+    };
+    return {
+      ctxt: { ...d.ctxt },
+      message: parseWireJson(d.body) as Record<string, unknown>,
+      isCall: d.call !== undefined,
+      callMonitorTimeout: d.call?.callMonitorTimeout,
+      acknowledge: () => {
+        if (release()) q.pump();
+      },
+      requeue: () => {
+        if (!release()) return;
+        q.backlog.unshift(d);
+        q.pump();
+      },
+      reply: async (result, failure) => {
+        // Serialize first: a result JSON cannot carry fails here, in the server, which then replies a failure.
+        const json = failure === null ? (JSON.stringify(result) ?? 'null') : null;
+        d.call?.settle(json, failure);
+      },
+      heartbeat: async () => d.call?.heartbeat(),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#deadlines.clear();
+    for (const call of [...this.#pending])
+      call.fail(new MessageDeliveryFailure('Transport closed while waiting for a reply'));
+    this.#pending.clear();
+  }
+}

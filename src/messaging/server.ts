@@ -1,0 +1,211 @@
+import {
+  AlreadyRunningError,
+  InvalidOptionError,
+  InvalidRpcMessage,
+  InvalidTarget,
+  type Logger,
+  MessagingError,
+  NoSuchMethod,
+  UnsupportedVersion,
+} from '../core/index.js';
+import type { RpcAccessPolicy } from './access-policy.js';
+import { readRequest, RpcDispatcher } from './dispatcher.js';
+import type { DriverListener, IncomingMessage } from './driver.js';
+import { serializeRemoteException } from './failure.js';
+import type { Serializer } from './serializer.js';
+import { Target, type TargetFields } from './target.js';
+import type { Transport } from './transport.js';
+
+/** Options of {@link getRpcServer}. */
+export interface RpcServerOptions {
+  /** Which endpoint methods are callable; default {@link DefaultRpcAccessPolicy}. */
+  accessPolicy?: RpcAccessPolicy;
+  serializer?: Serializer;
+  /**
+   * Requests handled at once (oslo `executor_thread_pool_size`), which is also the prefetch: at most
+   * this many unacknowledged deliveries per queue. Default 64.
+   */
+  executorPoolSize?: number;
+  logger?: Logger;
+}
+
+type State = 'new' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * Serves endpoints on a target: the shared queue `topic`, the per-server queue `topic.server` and
+ * the topic's fanout (oslo.messaging's `RPCServer`).
+ *
+ * Delivery: a request is acknowledged when its dispatch begins, before the endpoint runs — at most
+ * once, as oslo does (a crash mid-call loses that call rather than running it twice). `stop()` takes
+ * no new requests and returns those received but not yet dispatched to the queue; `wait()` resolves
+ * once every dispatched request has finished and replied.
+ */
+export class RpcServer {
+  readonly transport: Transport;
+  readonly target: Target;
+  readonly dispatcher: RpcDispatcher;
+  readonly #poolSize: number;
+  readonly #logger: Logger;
+  #state: State = 'new';
+  #listener: DriverListener | undefined;
+  readonly #waiting: IncomingMessage[] = [];
+  #active = 0;
+  #idle: (() => void) | undefined;
+
+  constructor(
+    transport: Transport,
+    target: Target | TargetFields,
+    endpoints: readonly object[],
+    options: RpcServerOptions = {},
+  ) {
+    const pool = options.executorPoolSize ?? 64;
+    if (!Number.isInteger(pool) || pool < 1)
+      throw new InvalidOptionError(`executorPoolSize must be an integer >= 1, got ${String(pool)}`);
+    if (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== 'object' || e === null)) {
+      throw new InvalidOptionError('endpoints must be an array of objects');
+    }
+    this.transport = transport;
+    this.target = target instanceof Target ? target : new Target(target);
+    this.dispatcher = new RpcDispatcher(endpoints, {
+      ...(options.accessPolicy ? { accessPolicy: options.accessPolicy } : {}),
+      ...(options.serializer ? { serializer: options.serializer } : {}),
+    });
+    this.#poolSize = pool;
+    this.#logger = options.logger ?? transport.logger;
+  }
+
+  /** Requests being handled right now. */
+  get inFlight(): number {
+    return this.#active;
+  }
+
+  /** Declares the queues and starts consuming. */
+  async start(): Promise<void> {
+    if (this.#state === 'running' || this.#state === 'stopping')
+      throw new AlreadyRunningError('The RPC server is already running');
+    if (!this.target.topic || !this.target.server) {
+      throw new InvalidTarget(
+        "A server's target must have topic and server names specified",
+        this.target,
+      );
+    }
+    this.#state = 'running';
+    try {
+      this.#listener = await this.transport.driver.listen(this.target, (m) => this.#onMessage(m), {
+        prefetch: this.#poolSize,
+      });
+    } catch (err) {
+      this.#state = 'stopped';
+      throw err;
+    }
+  }
+
+  /** Stops taking requests; received but undispatched ones go back to the queue. */
+  async stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    await this.#listener?.stop();
+    for (const m of this.#waiting.splice(0)) m.requeue();
+  }
+
+  /** Resolves when every dispatched request has finished and replied. */
+  async wait(): Promise<void> {
+    if (this.#active > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
+    if (this.#state === 'stopping') this.#state = 'stopped';
+  }
+
+  #onMessage(m: IncomingMessage): void {
+    if (this.#state !== 'running') return m.requeue();
+    if (this.#active >= this.#poolSize) {
+      this.#waiting.push(m);
+      return;
+    }
+    this.#run(m);
+  }
+
+  #run(m: IncomingMessage): void {
+    // Count first: acknowledging may synchronously deliver the next message.
+    this.#active++;
+    m.acknowledge();
+    void this.#handle(m).finally(() => {
+      this.#active--;
+      const next = this.#state === 'running' ? this.#waiting.shift() : undefined;
+      if (next) this.#run(next);
+      else if (this.#active === 0 && this.#idle) {
+        const idle = this.#idle;
+        this.#idle = undefined;
+        idle();
+      }
+    });
+  }
+
+  async #handle(m: IncomingMessage): Promise<void> {
+    let request;
+    try {
+      request = readRequest(m.message);
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'Rejected a malformed RPC request');
+      return this.#reply(m, null, err);
+    }
+    const stopHeartbeat = this.#heartbeats(m);
+    try {
+      const result = await this.dispatcher.dispatch(m.ctxt, request);
+      stopHeartbeat();
+      await this.#reply(m, result, undefined);
+    } catch (err) {
+      stopHeartbeat();
+      if (
+        err instanceof NoSuchMethod ||
+        err instanceof UnsupportedVersion ||
+        err instanceof InvalidRpcMessage
+      ) {
+        this.#logger.warn(
+          { method: request.method, err: err.message },
+          'RPC request refused by the dispatcher',
+        );
+      } else {
+        this.#logger.error({ err, method: request.method }, 'Exception during message handling');
+      }
+      await this.#reply(m, null, err);
+    }
+  }
+
+  async #reply(m: IncomingMessage, result: unknown, err: unknown): Promise<void> {
+    if (!m.isCall) return;
+    try {
+      await m.reply(result, err === undefined ? null : serializeRemoteException(err));
+    } catch (replyErr) {
+      if (err === undefined && !(replyErr instanceof MessagingError)) {
+        // The result could not be sent (not JSON-serializable): tell the caller instead of timing out.
+        this.#logger.error({ err: replyErr }, 'Can not serialize reply; sending a failure instead');
+        return this.#reply(m, null, replyErr);
+      }
+      this.#logger.error({ err: replyErr }, 'Can not send reply for message');
+    }
+  }
+
+  /** Call monitor: a heartbeat reply every half `callMonitorTimeout` while the method runs. */
+  #heartbeats(m: IncomingMessage): () => void {
+    const t = m.callMonitorTimeout;
+    if (!m.isCall || t === undefined || !Number.isInteger(t) || t < 2) return () => undefined;
+    const clock = this.transport.clock;
+    const abort = new AbortController();
+    void (async () => {
+      for (;;) {
+        await clock.sleep(t / 2, abort.signal);
+        await m.heartbeat();
+      }
+    })().catch(() => undefined);
+    return () => abort.abort();
+  }
+}
+
+/** Builds an RPC server (oslo `get_rpc_server`); call `start()` to consume. */
+export function getRpcServer(
+  transport: Transport,
+  target: Target | TargetFields,
+  endpoints: readonly object[],
+  options: RpcServerOptions = {},
+): RpcServer {
+  return new RpcServer(transport, target, endpoints, options);
+}
