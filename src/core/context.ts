@@ -45,7 +45,34 @@ export interface RequestContextFields {
   timestamp?: string;
   projectName?: string | null;
   userName?: string | null;
+  /** Keys this class does not know (newer oslo.context fields, a caller's own), carried through as is. */
+  extra?: Readonly<Record<string, unknown>>;
 }
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  'user',
+  'tenant',
+  'domain',
+  'user_domain',
+  'project_domain',
+  'is_admin',
+  'read_only',
+  'show_deleted',
+  'auth_token',
+  'request_id',
+  'global_request_id',
+  'resource_uuid',
+  'roles',
+  'user_identity',
+  'is_admin_project',
+  'user_id',
+  'tenant_id',
+  'project_id',
+  'timestamp',
+  'tenant_name',
+  'project_name',
+  'user_name',
+]);
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const bool = (v: unknown, dflt: boolean): boolean => (typeof v === 'boolean' ? v : dflt);
@@ -77,6 +104,8 @@ export class RequestContext {
   readonly timestamp: string;
   readonly projectName: string | null;
   readonly userName: string | null;
+  /** Unknown keys received with the context, sent on again by {@link toDict}. */
+  readonly extra: Readonly<Record<string, unknown>>;
 
   constructor(fields: RequestContextFields = {}) {
     this.userId = fields.userId ?? null;
@@ -96,6 +125,11 @@ export class RequestContext {
     this.timestamp = fields.timestamp ?? pythonTimestamp();
     this.projectName = fields.projectName ?? null;
     this.userName = fields.userName ?? null;
+    const extra: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(fields.extra ?? {})) {
+      if (k !== '__proto__' && !KNOWN_KEYS.has(k)) extra[k] = v;
+    }
+    this.extra = Object.freeze(extra);
     Object.freeze(this);
   }
 
@@ -106,9 +140,12 @@ export class RequestContext {
       .join(' ');
   }
 
-  /** The wire dict, with keys in the order Tacker sends them. Contains the auth token in clear. */
+  /**
+   * The wire dict, with keys in the order Tacker sends them, then the extra keys. Contains the auth
+   * token in clear.
+   */
   toDict(): RequestContextDict {
-    return {
+    const d: RequestContextDict = {
       user: this.userId,
       tenant: this.projectId,
       domain: this.domain,
@@ -132,11 +169,14 @@ export class RequestContext {
       project_name: this.projectName,
       user_name: this.userName,
     };
+    for (const [k, v] of Object.entries(this.extra))
+      (d as unknown as Record<string, unknown>)[k] = v;
+    return d;
   }
 
   /**
-   * Rebuilds a context from a wire dict. Only known keys are read and values of the wrong type are
-   * ignored, so hostile input can neither pollute prototypes nor smuggle fields in.
+   * Rebuilds a context from a wire dict. Known keys with a value of the wrong type are ignored;
+   * unknown keys are kept in {@link extra} (never `__proto__`), so nothing can reach a prototype.
    */
   static fromDict(d: Readonly<Record<string, unknown>>): RequestContext {
     const get = (k: string): unknown => (Object.hasOwn(d, k) ? d[k] : undefined);
@@ -161,6 +201,7 @@ export class RequestContext {
       ...(timestamp !== null ? { timestamp } : {}),
       projectName: str(get('project_name')) ?? str(get('tenant_name')),
       userName: str(get('user_name')),
+      extra: Object.fromEntries(Object.entries(d).filter(([k]) => !KNOWN_KEYS.has(k))),
     });
   }
 

@@ -11,14 +11,15 @@ import type { Transport } from './transport.js';
 import { checkMessageVersion, isCompatible } from './version.js';
 
 /** Options of an {@link RpcClient}. */
-export interface RpcClientOptions {
+export interface RpcClientOptions<C = RequestContext> {
   /** Call timeout in seconds; default the transport's `rpcResponseTimeout` (60). */
   timeout?: number;
   /** Highest version this client may send; calls above it throw {@link RPCVersionCapError}. */
   versionCap?: string;
   /** Call monitor: seconds (whole, >= 2) within which the server must send a heartbeat. */
   callMonitorTimeout?: number;
-  serializer?: Serializer;
+  /** How contexts and entities travel; default {@link RequestContextSerializer}. */
+  serializer?: Serializer<C>;
 }
 
 /** What {@link RpcClient.prepare} may override. */
@@ -28,7 +29,7 @@ export interface PrepareOptions extends TargetFields {
   callMonitorTimeout?: number;
 }
 
-function validateClientOptions(o: RpcClientOptions): void {
+function validateClientOptions(o: RpcClientOptions<unknown>): void {
   if (o.timeout !== undefined && !(o.timeout > 0 && Number.isFinite(o.timeout))) {
     throw new InvalidOptionError(
       `timeout must be a positive number of seconds, got ${String(o.timeout)}`,
@@ -49,25 +50,30 @@ function validateClientOptions(o: RpcClientOptions): void {
  * Sends RPCs to a target (oslo.messaging's `RPCClient`): `call` waits for the result, `cast` does not.
  * Methods are called remotely as `method(ctx, args)`.
  */
-export class RpcClient {
+export class RpcClient<C = RequestContext> {
   readonly transport: Transport;
   readonly target: Target;
-  readonly #options: Readonly<RpcClientOptions>;
-  readonly #serializer: Serializer;
+  readonly #options: Readonly<RpcClientOptions<C>>;
+  readonly #serializer: Serializer<C>;
 
-  constructor(transport: Transport, target: Target | TargetFields, options: RpcClientOptions = {}) {
+  constructor(
+    transport: Transport,
+    target: Target | TargetFields,
+    options: RpcClientOptions<C> = {},
+  ) {
     validateClientOptions(options);
     this.transport = transport;
     this.target = target instanceof Target ? target : new Target(target);
     if (this.target.version !== undefined) checkMessageVersion(this.target.version);
     this.#options = { ...options };
-    this.#serializer = options.serializer ?? new RequestContextSerializer();
+    this.#serializer =
+      options.serializer ?? (new RequestContextSerializer() as unknown as Serializer<C>);
   }
 
   /** A client with some target fields or options replaced; the rest are inherited. */
-  prepare(overrides: PrepareOptions): RpcClient {
+  prepare(overrides: PrepareOptions): RpcClient<C> {
     const { timeout, versionCap, callMonitorTimeout, ...fields } = overrides;
-    return new RpcClient(this.transport, this.target.with(fields), {
+    return new RpcClient<C>(this.transport, this.target.with(fields), {
       ...this.#options,
       serializer: this.#serializer,
       ...(timeout !== undefined ? { timeout } : {}),
@@ -87,11 +93,7 @@ export class RpcClient {
    * `NoSuchMethod` / `UnsupportedVersion` as the dispatcher raised them, and {@link RemoteError} for
    * anything else the remote method threw.
    */
-  async call(
-    ctx: RequestContext,
-    method: string,
-    args: Record<string, unknown> = {},
-  ): Promise<unknown> {
+  async call(ctx: C, method: string, args: Record<string, unknown> = {}): Promise<unknown> {
     if (this.target.fanout)
       throw new InvalidTarget('A call cannot be used with fanout', this.target);
     const { ctxt, message } = this.#build(ctx, method, args);
@@ -106,16 +108,12 @@ export class RpcClient {
   }
 
   /** Sends `method` without waiting for it to run (to every server when the target is fanout). */
-  async cast(
-    ctx: RequestContext,
-    method: string,
-    args: Record<string, unknown> = {},
-  ): Promise<void> {
+  async cast(ctx: C, method: string, args: Record<string, unknown> = {}): Promise<void> {
     const { ctxt, message } = this.#build(ctx, method, args);
     await this.transport.driver.send(this.target, ctxt, message, { waitForReply: false });
   }
 
-  #build(ctx: RequestContext, method: string, args: Record<string, unknown>) {
+  #build(ctx: C, method: string, args: Record<string, unknown>) {
     const t = this.target;
     if (!t.topic) throw new InvalidTarget('A topic is required to send', t);
     if (typeof method !== 'string' || method === '')

@@ -43,7 +43,8 @@ interface EndpointEntry {
 /** Options of {@link RpcDispatcher}. */
 export interface RpcDispatcherOptions {
   accessPolicy?: RpcAccessPolicy;
-  serializer?: Serializer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context type is the serializer's
+  serializer?: Serializer<any>;
 }
 
 /**
@@ -55,7 +56,8 @@ export interface RpcDispatcherOptions {
 export class RpcDispatcher {
   readonly #endpoints: readonly EndpointEntry[];
   readonly #policy: RpcAccessPolicy;
-  readonly serializer: Serializer;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context type is the serializer's
+  readonly serializer: Serializer<any>;
 
   constructor(endpoints: readonly object[], options: RpcDispatcherOptions = {}) {
     this.#endpoints = endpoints.map((endpoint) => {
@@ -78,7 +80,7 @@ export class RpcDispatcher {
         candidate = true;
         continue;
       }
-      const ctx: RequestContext = this.serializer.deserializeContext(ctxDict);
+      const ctx: unknown = this.serializer.deserializeContext(ctxDict);
       const args: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(request.args))
         args[k] = this.serializer.deserializeEntity(ctx, v);

@@ -38,7 +38,7 @@ export {
   ExplicitRpcAccessPolicy,
   type RpcAccessPolicy,
 } from './access-policy.js';
-export { RequestContextSerializer, type Serializer } from './serializer.js';
+export { DictContextSerializer, RequestContextSerializer, type Serializer } from './serializer.js';
 export { encodeEnvelope, decodeEnvelope, popContext, ENVELOPE_VERSION } from './envelope.js';
 export {
   serializeRemoteException,

@@ -2,13 +2,14 @@ import { RequestContext } from '../core/index.js';
 
 /**
  * Turns entities (arguments, results) and the request context into JSON-ready values and back
- * (oslo.messaging's `Serializer`).
+ * (oslo.messaging's `Serializer`). The serializer decides what a context is: endpoints receive what
+ * `deserializeContext` returns, clients pass what `serializeContext` takes.
  */
-export interface Serializer {
-  serializeEntity(ctx: RequestContext, entity: unknown): unknown;
-  deserializeEntity(ctx: RequestContext, entity: unknown): unknown;
-  serializeContext(ctx: RequestContext): Record<string, unknown>;
-  deserializeContext(dict: Record<string, unknown>): RequestContext;
+export interface Serializer<C = RequestContext> {
+  serializeEntity(ctx: C, entity: unknown): unknown;
+  deserializeEntity(ctx: C, entity: unknown): unknown;
+  serializeContext(ctx: C): Record<string, unknown>;
+  deserializeContext(dict: Record<string, unknown>): C;
 }
 
 /**
@@ -36,5 +37,24 @@ export class RequestContextSerializer implements Serializer {
 
   deserializeContext(dict: Record<string, unknown>): RequestContext {
     return RequestContext.fromDict(dict);
+  }
+}
+
+/** Contexts as plain dicts, passed through unchanged (what oslo's test servers use). */
+export class DictContextSerializer implements Serializer<Record<string, unknown>> {
+  serializeEntity(_ctx: Record<string, unknown>, entity: unknown): unknown {
+    return entity;
+  }
+
+  deserializeEntity(_ctx: Record<string, unknown>, entity: unknown): unknown {
+    return entity;
+  }
+
+  serializeContext(ctx: Record<string, unknown>): Record<string, unknown> {
+    return { ...ctx };
+  }
+
+  deserializeContext(dict: Record<string, unknown>): Record<string, unknown> {
+    return { ...dict };
   }
 }

@@ -20,7 +20,9 @@ import type { Transport } from './transport.js';
 export interface RpcServerOptions {
   /** Which endpoint methods are callable; default {@link DefaultRpcAccessPolicy}. */
   accessPolicy?: RpcAccessPolicy;
-  serializer?: Serializer;
+  /** How contexts and entities travel; default {@link RequestContextSerializer}. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context type is the serializer's
+  serializer?: Serializer<any>;
   /**
    * Requests handled at once (oslo `executor_thread_pool_size`), which is also the prefetch: at most
    * this many unacknowledged deliveries per queue. Default 64.

@@ -62,6 +62,24 @@ describe('RequestContext', () => {
     expect(Object.isFrozen(ctx)).toBe(true);
   });
 
+  it('carries unknown keys through unchanged, after the known ones', () => {
+    const wire = {
+      ...new RequestContext({ userId: 'u' }).toDict(),
+      system_scope: 'all',
+      service_roles: ['x'],
+    };
+    const back = RequestContext.fromDict(
+      JSON.parse(`{"__proto__": {"p": 1}, ${JSON.stringify(wire).slice(1)}`) as Record<
+        string,
+        unknown
+      >,
+    );
+    expect(back.extra).toEqual({ system_scope: 'all', service_roles: ['x'] });
+    expect(back.toDict()).toEqual(wire);
+    expect(Object.keys(back.toDict()).slice(-2)).toEqual(['system_scope', 'service_roles']);
+    expect(Object.getPrototypeOf(back.extra)).toBeNull();
+  });
+
   it('masks the auth token in its JSON (log) form only', () => {
     const ctx = new RequestContext({ authToken: 'secret' });
     expect(JSON.stringify(ctx)).not.toContain('secret');
