@@ -31,7 +31,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/periodic/**/*.ts', 'src/looping/**/*.ts'],
+    files: ['src/periodic/**/*.ts', 'src/looping/**/*.ts', 'src/messaging/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -39,14 +39,14 @@ export default tseslint.config(
           patterns: [
             {
               group: [
-                '../looping/*',
-                '../periodic/*',
+                '**/looping/*',
+                '**/periodic/*',
+                '**/service/*',
+                '**/conductor/*',
+                '**/cli/*',
                 '../messaging/*',
-                '../service/*',
-                '../conductor/*',
-                '../cli/*',
               ],
-              message: 'periodic and looping import only core (and config).',
+              message: 'periodic, looping and messaging import only core (and config).',
             },
           ],
         },

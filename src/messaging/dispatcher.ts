@@ -1,9 +1,4 @@
-import {
-  InvalidRpcMessage,
-  NoSuchMethod,
-  type RequestContext,
-  UnsupportedVersion,
-} from '../core/index.js';
+import { InvalidRpcMessage, NoSuchMethod, UnsupportedVersion } from '../core/index.js';
 import { DefaultRpcAccessPolicy, type RpcAccessPolicy } from './access-policy.js';
 import { isJsonObject } from './json.js';
 import { RequestContextSerializer, type Serializer } from './serializer.js';
