@@ -3,12 +3,14 @@ import type { Clock } from '../core/index.js';
 interface Deadline {
   readonly at: number;
   readonly onExpire: () => void;
-  cancelled: boolean;
+  /** Position in the heap, -1 once removed. */
+  index: number;
 }
 
 /**
- * Many timeouts on one clock sleep: a min-heap of deadlines and a single sleeper armed for the
- * earliest, re-armed only when an earlier one arrives. A call costs a heap push, not a timer.
+ * Many timeouts on one clock sleep: an indexed min-heap of deadlines and a single sleeper armed for
+ * the earliest. A call costs a heap push and, when it completes, a removal — so the heap only ever
+ * holds the calls still waiting (completed calls are not kept until their timeout would have fired).
  */
 export class DeadlineQueue {
   readonly #clock: Clock;
@@ -20,26 +22,30 @@ export class DeadlineQueue {
     this.#clock = clock;
   }
 
+  /** Number of deadlines still waiting. */
+  get size(): number {
+    return this.#heap.length;
+  }
+
   /** Calls `onExpire` after `seconds` unless the returned function is called first. */
   add(seconds: number, onExpire: () => void): () => void {
-    const d: Deadline = { at: this.#clock.now() + seconds, onExpire, cancelled: false };
-    this.#push(d);
+    const d: Deadline = { at: this.#clock.now() + seconds, onExpire, index: -1 };
+    this.#insert(d);
     if (d.at < this.#armedAt) this.#arm();
-    return () => {
-      d.cancelled = true;
-    };
+    return () => this.#remove(d);
   }
 
   /** Cancels everything (on transport close). */
   clear(): void {
-    for (const d of this.#heap) d.cancelled = true;
+    for (const d of this.#heap) d.index = -1;
     this.#heap.length = 0;
     this.#wake?.abort();
+    this.#wake = undefined;
+    this.#armedAt = Infinity;
   }
 
   #arm(): void {
     this.#wake?.abort();
-    while (this.#heap[0]?.cancelled) this.#pop();
     const top = this.#heap[0];
     if (!top) {
       this.#armedAt = Infinity;
@@ -53,9 +59,9 @@ export class DeadlineQueue {
       () => {
         if (this.#wake !== wake) return;
         const now = this.#clock.now();
-        for (let d = this.#heap[0]; d && (d.cancelled || d.at <= now); d = this.#heap[0]) {
-          this.#pop();
-          if (!d.cancelled) d.onExpire();
+        for (let d = this.#heap[0]; d && d.at <= now; d = this.#heap[0]) {
+          this.#remove(d);
+          d.onExpire();
         }
         this.#arm();
       },
@@ -63,33 +69,53 @@ export class DeadlineQueue {
     );
   }
 
-  #push(d: Deadline): void {
+  #insert(d: Deadline): void {
+    d.index = this.#heap.push(d) - 1;
+    this.#up(d.index);
+  }
+
+  #remove(d: Deadline): void {
+    const i = d.index;
+    if (i < 0) return;
+    d.index = -1;
+    const last = this.#heap.pop() as Deadline;
+    if (i === this.#heap.length) return;
+    this.#heap[i] = last;
+    last.index = i;
+    this.#up(i);
+    this.#down(last.index);
+  }
+
+  #up(i: number): void {
     const h = this.#heap;
-    let i = h.push(d) - 1;
+    const d = h[i] as Deadline;
     while (i > 0) {
       const p = (i - 1) >> 1;
       const parent = h[p] as Deadline;
       if (parent.at <= d.at) break;
       h[i] = parent;
+      parent.index = i;
       i = p;
     }
     h[i] = d;
+    d.index = i;
   }
 
-  #pop(): void {
+  #down(i: number): void {
     const h = this.#heap;
-    const last = h.pop();
-    if (last === undefined || h.length === 0) return;
-    let i = 0;
+    const d = h[i] as Deadline;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= h.length) break;
       const r = l + 1;
       const c = r < h.length && (h[r] as Deadline).at < (h[l] as Deadline).at ? r : l;
-      if ((h[c] as Deadline).at >= last.at) break;
-      h[i] = h[c] as Deadline;
+      const child = h[c] as Deadline;
+      if (child.at >= d.at) break;
+      h[i] = child;
+      child.index = i;
       i = c;
     }
-    h[i] = last;
+    h[i] = d;
+    d.index = i;
   }
 }

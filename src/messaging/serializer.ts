@@ -16,6 +16,11 @@ export interface Serializer<C = RequestContext> {
  * Tacker's `RequestContextSerializer`: entities pass through (or through `base`), the context travels
  * as its dict form (`_context_*` keys on the wire).
  */
+// Contexts are immutable, so a context's wire dict can be built once, and a dict that comes back by
+// identity (memory://) maps to the context it was made from.
+const wireDicts = new WeakMap<RequestContext, Readonly<Record<string, unknown>>>();
+const contexts = new WeakMap<object, RequestContext>();
+
 export class RequestContextSerializer implements Serializer {
   readonly #base: Pick<Serializer, 'serializeEntity' | 'deserializeEntity'> | undefined;
 
@@ -31,12 +36,19 @@ export class RequestContextSerializer implements Serializer {
     return this.#base ? this.#base.deserializeEntity(ctx, entity) : entity;
   }
 
+  /** The context's dict form, built once per context and frozen (drivers only read it). */
   serializeContext(ctx: RequestContext): Record<string, unknown> {
-    return ctx.toDict() as unknown as Record<string, unknown>;
+    let dict = wireDicts.get(ctx);
+    if (!dict) {
+      dict = Object.freeze(ctx.toDict() as unknown as Record<string, unknown>);
+      wireDicts.set(ctx, dict);
+      contexts.set(dict, ctx);
+    }
+    return dict as Record<string, unknown>;
   }
 
   deserializeContext(dict: Record<string, unknown>): RequestContext {
-    return RequestContext.fromDict(dict);
+    return contexts.get(dict) ?? RequestContext.fromDict(dict);
   }
 }
 

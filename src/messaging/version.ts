@@ -1,7 +1,18 @@
 import { InvalidOptionError } from '../core/index.js';
 
+const parsed = new Map<string, readonly [number, number, number]>();
+
 /** Parses `major.minor[.revision]`; non-integer parts are an error. */
-export function parseVersion(version: string): [number, number, number] {
+export function parseVersion(version: string): readonly [number, number, number] {
+  let v = parsed.get(version);
+  if (v === undefined) {
+    v = parse(version);
+    if (parsed.size < 1024) parsed.set(version, v);
+  }
+  return v;
+}
+
+function parse(version: string): readonly [number, number, number] {
   const parts = version.split('.');
   if (parts.length < 1 || parts.length > 3 || parts.some((p) => !/^\d+$/.test(p))) {
     throw new InvalidOptionError(

@@ -92,6 +92,8 @@ export class MemoryDriver implements Driver {
   readonly #exchange: string;
   readonly #deadlines: DeadlineQueue;
   readonly #pending = new Set<PendingCall>();
+  readonly #idPrefix = randomUUID().replace(/-/g, '').slice(0, 20);
+  #nextId = 0;
   #closed = false;
 
   constructor(name: string, controlExchange: string, clock: Clock) {
@@ -120,7 +122,7 @@ export class MemoryDriver implements Driver {
       return Promise.resolve(undefined);
     }
     return new Promise<unknown>((resolve, reject) => {
-      const msgId = randomUUID().replace(/-/g, '');
+      const msgId = `${this.#idPrefix}${(this.#nextId++).toString(16).padStart(12, '0')}`;
       const timeout = options.timeout ?? 60;
       let cancelMonitor: (() => void) | undefined;
       const monitor = options.callMonitorTimeout;
@@ -207,7 +209,7 @@ export class MemoryDriver implements Driver {
       return true;
     };
     return {
-      ctxt: { ...d.ctxt },
+      ctxt: d.ctxt, // frozen by the serializer, or the sender's own dict: read-only here
       message: parseWireJson(d.body) as Record<string, unknown>,
       isCall: d.call !== undefined,
       callMonitorTimeout: d.call?.callMonitorTimeout,
