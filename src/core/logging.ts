@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -17,10 +17,7 @@ export const REDACTED_PATHS: readonly string[] = [
 ];
 
 /** Builds a pino logger with the framework's defaults (level from `CONDUCTOR_LOG_LEVEL`, redaction). */
-export function createLogger(
-  options: LoggerOptions = {},
-  destination?: pino.DestinationStream,
-): Logger {
+export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
   const opts: LoggerOptions = {
     name: 'conductor',
     level: process.env['CONDUCTOR_LOG_LEVEL'] ?? 'info',

@@ -48,7 +48,9 @@ export function popContext(message: Record<string, unknown>): Record<string, unk
   const ctx: Record<string, unknown> = {};
   for (const key of Object.keys(message)) {
     if (key.startsWith('_context_')) {
-      ctx[key.slice(9)] = message[key];
+      const name = key.slice(9);
+      // `_context___proto__` must not become the dict's prototype.
+      if (name !== '__proto__') ctx[name] = message[key];
       delete message[key];
     }
   }

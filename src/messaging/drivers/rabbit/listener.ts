@@ -1,0 +1,321 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
+import type { DriverListener, IncomingMessage } from '../../driver.js';
+import { serializeRemoteException } from '../../failure.js';
+import type { Target } from '../../target.js';
+import { type ConnectionConfig, ManagedConnection, withTimeout } from './connection.js';
+import { readInbound, type ReplyAddress } from './inbound.js';
+import { errorText, uuidHex } from './util.js';
+
+/** Remembered acknowledged `_unique_id`s per listener (oslo `DUP_MSG_CHECK_SIZE`). */
+export const DUPLICATE_WINDOW = 16;
+
+/** A delivery on the channel it came from. */
+interface Delivery {
+  readonly ch: Channel;
+  readonly msg: ConsumeMessage;
+}
+
+/**
+ * A delivery the server holds. When its channel is lost, the broker redelivers the message on the
+ * next one; that copy is not dispatched again but becomes the `proxy` that the held one's
+ * acknowledge/requeue settles (at most once, and nothing lost).
+ */
+interface Held extends Delivery {
+  proxy: Delivery | undefined;
+}
+
+/** What a listener needs of its driver. */
+export interface ListenerContext {
+  readonly config: ConnectionConfig;
+  readonly controlExchange: string;
+  /** Sends a final reply (`ending` true). */
+  reply(to: ReplyAddress, result: unknown, failure: string | null): Promise<void>;
+  /** Sends a call-monitor heartbeat; never throws. */
+  heartbeat(to: ReplyAddress): Promise<void>;
+  /** Called once the listener has stopped. */
+  stopped(listener: RabbitListener): void;
+}
+
+/**
+ * An RPC server's subscription, on a connection of its own: exchange `E` (topic) with queues `T`
+ * and `T.S`, exchange `T_fanout` (fanout, auto-delete) with queue `T_fanout_<uuid4 hex>`
+ * (`x-expires`), consumed on one channel with tags "1", "2", "3" and manual acks. Restored after
+ * every reconnection (same fanout queue name).
+ *
+ * Prefetch: oslo.messaging sends no Basic.Qos (unlimited) unless `rabbit_qos_prefetch_count` is
+ * set; this driver always bounds the channel (global Basic.Qos) to the server's pool size (or to
+ * `rabbit_qos_prefetch_count` when set), so a busy server does not hoard the shared queue.
+ */
+export class RabbitListener implements DriverListener {
+  readonly exchange: string;
+  readonly topic: string;
+  readonly serverQueue: string;
+  readonly fanoutExchange: string;
+  readonly fanoutQueue: string;
+  readonly #ctx: ListenerContext;
+  readonly #onMessage: (m: IncomingMessage) => void;
+  readonly #prefetch: number;
+  readonly #log: Logger;
+  readonly #mc: ManagedConnection;
+  readonly #recent: string[] = [];
+  /** Deliveries handed to the server and not yet settled, by `_unique_id`. */
+  readonly #held = new Map<string, Held>();
+  #ch: Channel | undefined;
+  #stopping = false;
+  #stopped: Promise<void> | undefined;
+
+  constructor(
+    ctx: ListenerContext,
+    target: Target,
+    onMessage: (m: IncomingMessage) => void,
+    prefetch: number,
+  ) {
+    this.#ctx = ctx;
+    this.exchange = target.exchange ?? ctx.controlExchange;
+    this.topic = target.topic as string;
+    this.serverQueue = `${this.topic}.${target.server as string}`;
+    this.fanoutExchange = `${this.topic}_fanout`;
+    this.fanoutQueue = `${this.topic}_fanout_${uuidHex()}`;
+    this.#onMessage = onMessage;
+    const qos = ctx.config.options.rabbit_qos_prefetch_count;
+    this.#prefetch = Math.min(qos > 0 ? qos : prefetch, 65535); // Basic.Qos takes a short
+    this.#log = ctx.config.logger.child({ topic: this.topic, server: target.server });
+    this.#mc = new ManagedConnection(
+      `listener ${this.serverQueue}`,
+      { ...ctx.config, logger: this.#log },
+      (conn) => this.#setup(conn),
+      true,
+    );
+  }
+
+  /** True while consuming. */
+  get ready(): boolean {
+    return this.#mc.ready && this.#ch !== undefined;
+  }
+
+  /** Connects, declares and consumes; waits for the broker as long as it takes. */
+  async start(): Promise<void> {
+    try {
+      await this.#mc.waitReady(Infinity, `listen on ${this.serverQueue}`);
+    } catch (err) {
+      if (err instanceof MessageDeliveryFailure) throw err;
+      throw new MessageDeliveryFailure(
+        `Cannot listen on exchange '${this.exchange}' topic '${this.topic}': ${errorText(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Cancels the consumers, deletes the fanout queue (as oslo does on a clean shutdown) and closes
+   * the connection: deliveries not yet acknowledged go back to their queues.
+   */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopping = true;
+    const ch = this.#ch;
+    if (ch && this.#mc.ready) {
+      try {
+        await withTimeout(
+          (async () => {
+            for (const tag of ['1', '2', '3']) await ch.cancel(tag);
+            await ch.deleteQueue(this.fanoutQueue);
+          })(),
+          5,
+        );
+      } catch (err) {
+        this.#log.debug({ err: errorText(err) }, 'Could not cancel the consumers cleanly');
+      }
+    }
+    await this.#mc.close();
+    this.#ch = undefined;
+    this.#held.clear();
+    this.#ctx.stopped(this);
+  }
+
+  async #setup(conn: ChannelModel): Promise<void> {
+    const o = this.#ctx.config.options;
+    const ch = await conn.createChannel();
+    ch.on('error', (err: unknown) => this.#log.warn({ err: errorText(err) }, 'AMQP channel error'));
+    ch.on('close', () => {
+      if (this.#ch !== ch) return;
+      this.#ch = undefined;
+      if (this.#stopping) return;
+      // The channel alone went away (e.g. a protocol error): start over on a fresh connection.
+      setImmediate(() => {
+        if (this.#mc.connection === conn) this.#mc.reset('listener channel closed');
+      });
+    });
+    const durable = o.amqp_durable_queues || o.rabbit_quorum_queue;
+    const topicArgs: Record<string, unknown> = {};
+    if (o.rabbit_ha_queues) topicArgs['x-ha-policy'] = 'all';
+    if (o.rabbit_quorum_queue) topicArgs['x-queue-type'] = 'quorum';
+    const fanoutArgs: Record<string, unknown> = {
+      'x-expires': o.rabbit_transient_queues_ttl * 1000,
+    };
+    if (o.rabbit_ha_queues) fanoutArgs['x-ha-policy'] = 'all';
+
+    await ch.assertExchange(this.exchange, 'topic', {
+      durable: o.amqp_durable_queues,
+      autoDelete: o.amqp_auto_delete,
+      internal: false,
+      arguments: {},
+    });
+    for (const q of [this.topic, this.serverQueue]) {
+      await ch.assertQueue(q, {
+        durable,
+        autoDelete: o.amqp_auto_delete,
+        exclusive: false,
+        arguments: topicArgs,
+      });
+      await ch.bindQueue(q, this.exchange, q);
+    }
+    await ch.assertExchange(this.fanoutExchange, 'fanout', {
+      durable: false,
+      autoDelete: true,
+      internal: false,
+      arguments: {},
+    });
+    await ch.assertQueue(this.fanoutQueue, {
+      durable: false,
+      autoDelete: false,
+      exclusive: false,
+      arguments: fanoutArgs,
+    });
+    await ch.bindQueue(this.fanoutQueue, this.fanoutExchange, this.topic);
+    // Global (per-channel) QoS bounds the three consumers together; quorum queues only support
+    // per-consumer QoS.
+    await ch.prefetch(this.#prefetch, !o.rabbit_quorum_queue);
+    this.#ch = ch;
+    const queues = [this.topic, this.serverQueue, this.fanoutQueue];
+    for (const [i, q] of queues.entries()) {
+      await ch.consume(q, (msg) => this.#onDelivery(ch, msg), {
+        noAck: false,
+        consumerTag: String(i + 1),
+      });
+    }
+  }
+
+  /** Runs an ack/nack on the delivery's channel unless that channel is gone (then the broker requeued it). */
+  #settle(ch: Channel, op: (ch: Channel) => void): void {
+    if (this.#ch !== ch) return;
+    try {
+      op(ch);
+    } catch (err) {
+      this.#log.debug({ err: errorText(err) }, 'Could not settle a delivery');
+    }
+  }
+
+  /** Settles a held delivery, or its redelivered copy when its own channel is gone. */
+  #settleHeld(h: Held, how: 'ack' | 'requeue' | 'reject'): void {
+    const d = h.ch === this.#ch ? h : h.proxy;
+    if (!d) return;
+    this.#settle(d.ch, (c) => {
+      if (how === 'ack') c.ack(d.msg);
+      else c.nack(d.msg, false, how === 'requeue');
+    });
+  }
+
+  #remember(uniqueId: string | undefined): void {
+    if (uniqueId === undefined) return;
+    this.#recent.push(uniqueId);
+    if (this.#recent.length > DUPLICATE_WINDOW) this.#recent.shift();
+  }
+
+  #onDelivery(ch: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      if (this.#stopping || this.#ch !== ch) return;
+      this.#log.warn('A consumer was cancelled by the broker (queue deleted?); re-declaring');
+      this.#mc.reset('consumer cancelled by the broker');
+      return;
+    }
+    if (this.#stopping) return this.#settle(ch, (c) => c.nack(msg, false, true));
+    const r = readInbound(msg.content, this.#ctx.config.options.rabbit_max_message_size);
+    if (!r.ok) {
+      this.#log.warn(
+        {
+          reason: r.error.message,
+          exchange: msg.fields.exchange,
+          routingKey: msg.fields.routingKey,
+          bytes: msg.content.length,
+        },
+        'Rejected a malformed message',
+      );
+      this.#settle(ch, (c) => c.nack(msg, false, false));
+      if (r.reply) {
+        const to = r.reply;
+        void this.#ctx
+          .reply(to, null, serializeRemoteException(r.error))
+          .catch((err: unknown) =>
+            this.#log.error(
+              { err: errorText(err), msgId: to.msgId },
+              'Can not send reply for message',
+            ),
+          );
+      }
+      return;
+    }
+    const uid = r.uniqueId;
+    if (uid !== undefined) {
+      const prior = this.#held.get(uid);
+      if (prior && prior.ch !== ch && prior.proxy?.ch !== ch) {
+        // Redelivered after a connection loss while the first copy still waits in the server.
+        prior.proxy = { ch, msg };
+        this.#log.debug(
+          { uniqueId: uid },
+          'Redelivered message is already held; not dispatched twice',
+        );
+        return;
+      }
+      if (prior || this.#recent.includes(uid)) {
+        this.#log.warn(
+          { uniqueId: uid, err: `Found duplicate message(${uid}). Skipping it.` },
+          'Failed to process message ... skipping it.',
+        );
+        this.#settle(ch, (c) => c.nack(msg, false, false));
+        return;
+      }
+    }
+    const to = r.reply;
+    const held: Held = { ch, msg, proxy: undefined };
+    if (uid !== undefined) this.#held.set(uid, held);
+    let settled = false;
+    const release = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      if (uid !== undefined && this.#held.get(uid) === held) this.#held.delete(uid);
+      return true;
+    };
+    const incoming: IncomingMessage = {
+      ctxt: r.ctxt,
+      message: r.message,
+      isCall: to !== undefined,
+      callMonitorTimeout: to === undefined ? undefined : r.callMonitorTimeout,
+      acknowledge: () => {
+        if (!release()) return;
+        this.#remember(uid);
+        this.#settleHeld(held, 'ack');
+      },
+      requeue: () => {
+        if (release()) this.#settleHeld(held, 'requeue');
+      },
+      reply: async (result, failure) => {
+        if (to) await this.#ctx.reply(to, result, failure);
+      },
+      heartbeat: async () => {
+        if (to) await this.#ctx.heartbeat(to);
+      },
+    };
+    try {
+      this.#onMessage(incoming);
+    } catch (err) {
+      this.#log.error({ err: errorText(err) }, 'The message handler failed; dropping the message');
+      if (release()) this.#settleHeld(held, 'reject');
+    }
+  }
+}

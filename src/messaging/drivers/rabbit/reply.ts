@@ -1,0 +1,141 @@
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
+import { type ConnectionConfig, ManagedConnection } from './connection.js';
+import { readReply, type InboundReply } from './inbound.js';
+import { errorText, uuidHex } from './util.js';
+
+/** A call waiting for its reply. */
+export interface PendingCall {
+  /** The final reply (`ending` true). */
+  settle(reply: InboundReply): void;
+  /** A call-monitor heartbeat (`ending` false). */
+  heartbeat(): void;
+  fail(err: Error): void;
+}
+
+/**
+ * The client side of replies: one queue `reply_<uuid4 hex>` per driver, declared lazily on the
+ * first call (non-durable, not auto-delete, `x-expires` = `rabbit_transient_queues_ttl`), consumed
+ * on its own connection and restored after every reconnection. Replies are routed to the waiting
+ * call by `_msg_id`; others are logged and dropped.
+ *
+ * Replies come through the default exchange (oslo.messaging >= 5.34). With
+ * `rabbit_reply_direct_exchange` the queue is also bound to a direct exchange of the same name,
+ * which is where Pike-era servers publish them.
+ */
+export class ReplyConsumer {
+  readonly queue = `reply_${uuidHex()}`;
+  readonly #config: ConnectionConfig;
+  readonly #log: Logger;
+  readonly #calls = new Map<string, PendingCall>();
+  #mc: ManagedConnection | undefined;
+  #ch: Channel | undefined;
+  #closed = false;
+
+  constructor(config: ConnectionConfig) {
+    this.#config = config;
+    this.#log = config.logger;
+  }
+
+  /** True when not in use yet, or while consuming. */
+  get ready(): boolean {
+    return this.#mc === undefined || this.#mc.ready;
+  }
+
+  /** Calls waiting for a reply. */
+  get pending(): number {
+    return this.#calls.size;
+  }
+
+  /** Declares and consumes the reply queue (once); rejects with MessageDeliveryFailure in time. */
+  async ensure(deadline: number): Promise<void> {
+    if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
+    this.#mc ??= new ManagedConnection('reply', this.#config, (conn) => this.#setup(conn));
+    await this.#mc.waitReady(deadline, `set up the reply queue ${this.queue}`);
+  }
+
+  register(msgId: string, call: PendingCall): void {
+    this.#calls.set(msgId, call);
+  }
+
+  unregister(msgId: string): void {
+    this.#calls.delete(msgId);
+  }
+
+  /** Fails every waiting call (transport closing) and stops consuming. */
+  async close(err: Error): Promise<void> {
+    this.#closed = true;
+    const calls = [...this.#calls.values()];
+    this.#calls.clear();
+    for (const call of calls) call.fail(err);
+    await this.#mc?.close();
+  }
+
+  async #setup(conn: ChannelModel): Promise<void> {
+    const o = this.#config.options;
+    const q = this.queue;
+    const ch = await conn.createChannel();
+    ch.on('error', (err: unknown) =>
+      this.#log.warn({ connection: 'reply', err: errorText(err) }, 'AMQP channel error'),
+    );
+    ch.on('close', () => {
+      if (this.#ch !== ch) return;
+      this.#ch = undefined;
+      // The channel alone went away: start over on a fresh connection.
+      setImmediate(() => {
+        if (this.#mc?.connection === conn) this.#mc.reset('reply channel closed');
+      });
+    });
+    const args: Record<string, unknown> = { 'x-expires': o.rabbit_transient_queues_ttl * 1000 };
+    if (o.rabbit_ha_queues) args['x-ha-policy'] = 'all';
+    if (o.rabbit_reply_direct_exchange) {
+      await ch.assertExchange(q, 'direct', {
+        durable: false,
+        autoDelete: true,
+        internal: false,
+        arguments: {},
+      });
+    }
+    await ch.assertQueue(q, {
+      durable: false,
+      autoDelete: false,
+      exclusive: false,
+      arguments: args,
+    });
+    if (o.rabbit_reply_direct_exchange) await ch.bindQueue(q, q, q);
+    if (o.rabbit_qos_prefetch_count > 0) await ch.prefetch(o.rabbit_qos_prefetch_count);
+    this.#ch = ch;
+    await ch.consume(q, (msg) => this.#onReply(ch, msg), { noAck: false, consumerTag: '1' });
+  }
+
+  #onReply(ch: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      this.#log.warn({ queue: this.queue }, 'The reply consumer was cancelled by the broker');
+      if (this.#ch === ch) this.#mc?.reset('reply consumer cancelled');
+      return;
+    }
+    try {
+      ch.ack(msg);
+    } catch {
+      // The channel is closing; the broker requeues the reply for the next consumer.
+      return;
+    }
+    let reply: InboundReply;
+    try {
+      reply = readReply(msg.content, this.#config.options.rabbit_max_message_size);
+    } catch (err) {
+      this.#log.warn({ queue: this.queue, reason: errorText(err) }, 'Dropped an invalid reply');
+      return;
+    }
+    const call = this.#calls.get(reply.msgId);
+    if (!call) {
+      this.#log.info(
+        { msgId: reply.msgId },
+        `No calling threads waiting for msg_id : ${reply.msgId}`,
+      );
+      return;
+    }
+    if (reply.ending) call.settle(reply);
+    else call.heartbeat();
+  }
+}
