@@ -1,0 +1,8 @@
+/**
+ * `conductor-ts`: everything from the subpaths `core`, `periodic`, `looping` and `messaging`.
+ * @packageDocumentation
+ */
+export * from './core/index.js';
+export * from './periodic/index.js';
+export * from './looping/index.js';
+export * from './messaging/index.js';
