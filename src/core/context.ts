@@ -96,12 +96,12 @@ export class RequestContext {
   readonly readOnly: boolean;
   readonly showDeleted: boolean;
   readonly authToken: string | null;
-  readonly requestId: string;
+  #requestId: string | undefined;
   readonly globalRequestId: string | null;
   readonly resourceUuid: string | null;
   readonly roles: readonly string[];
   readonly isAdminProject: boolean;
-  readonly timestamp: string;
+  #timestamp: string | number;
   readonly projectName: string | null;
   readonly userName: string | null;
   /** Unknown keys received with the context, sent on again by {@link toDict}. */
@@ -117,12 +117,13 @@ export class RequestContext {
     this.readOnly = fields.readOnly ?? false;
     this.showDeleted = fields.showDeleted ?? false;
     this.authToken = fields.authToken ?? null;
-    this.requestId = fields.requestId ?? `req-${randomUUID()}`;
+    // Made on first use: a context nobody reads the id or time of (most periodic runs) costs nothing.
+    this.#requestId = fields.requestId;
     this.globalRequestId = fields.globalRequestId ?? null;
     this.resourceUuid = fields.resourceUuid ?? null;
     this.roles = Object.freeze([...(fields.roles ?? [])]);
     this.isAdminProject = fields.isAdminProject ?? true;
-    this.timestamp = fields.timestamp ?? pythonTimestamp();
+    this.#timestamp = fields.timestamp ?? Date.now();
     this.projectName = fields.projectName ?? null;
     this.userName = fields.userName ?? null;
     const extra: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
@@ -131,6 +132,18 @@ export class RequestContext {
     }
     this.extra = Object.freeze(extra);
     Object.freeze(this);
+  }
+
+  /** `req-<uuid4>`, made on first use unless given. */
+  get requestId(): string {
+    this.#requestId ??= `req-${randomUUID()}`;
+    return this.#requestId;
+  }
+
+  /** When the context was made, as Python's `str(datetime.utcnow())`. */
+  get timestamp(): string {
+    if (typeof this.#timestamp === 'number') this.#timestamp = pythonTimestamp(new Date(this.#timestamp));
+    return this.#timestamp;
   }
 
   /** oslo.context's `user_identity`: five fields, `-` for a missing one. */

@@ -42,6 +42,15 @@ export interface ScheduledTask {
  */
 const quantize = (seconds: number): number => Math.round(seconds * 2 ** 20) / 2 ** 20;
 
+function grow<T extends Float64Array | Uint8Array>(a: T, min: number): T {
+  if (a.length >= min) return a;
+  const next = new (a.constructor as new (n: number) => T)(
+    Math.max(min, Math.ceil(a.length * 1.5)),
+  );
+  next.set(a);
+  return next;
+}
+
 function validate(options: ExactSchedulerOptions): void {
   const { spread, yieldInterval } = options;
   if (spread !== undefined && !(spread >= 0 && spread <= 1)) {
@@ -66,7 +75,8 @@ function validate(options: ExactSchedulerOptions): void {
  * loop) runs once as soon as it can, and the runs it missed are counted and logged at WARNING — never
  * silently dropped, never run in a burst.
  *
- * Per task the scheduler keeps a heap slot (12 bytes), its anchor (8 bytes) and a flag; a million tasks fit in one process.
+ * Per task the scheduler keeps a heap node (16 bytes), its anchor (8 bytes) and two flags; a million
+ * tasks fit in one process.
  */
 export class ExactScheduler {
   readonly #p: PeriodicInternals;
@@ -78,14 +88,16 @@ export class ExactScheduler {
   readonly #yieldMs: number;
   readonly #logger: Logger;
 
-  // Binary min-heap on (due, entry), as parallel typed arrays.
-  #heapDue = new Float64Array(16);
-  #heapEntry = new Int32Array(16);
+  // Binary min-heap on (due, entry), interleaved [due0, entry0, due1, entry1, ...] so a node is one
+  // cache line: at a million tasks the sift is bound by memory, not by comparisons.
+  #heap = new Float64Array(32);
   #size = 0;
   /** Per slot: 1 once one of its entries is scheduled (one schedule per name). */
   #slotScheduled = new Uint8Array(16);
   /** Per entry: its first due time; due times are `anchor + k·spacing`, so rounding never accumulates. */
   #anchor = new Float64Array(16);
+  /** Per entry: 1 while a run-immediately task waits for its first run, which then sets its anchor. */
+  #anchorAtFirstRun = new Uint8Array(16);
   #missed = new Map<number, number>();
 
   #running = false;
@@ -115,19 +127,26 @@ export class ExactScheduler {
     if (this.#running) throw new AlreadyRunningError('The exact scheduler is already running');
     this.#running = true;
     this.#stopping = false;
+    const table = this.#p.table;
+    // Sized to the tasks there are: no growth slack for a fixed set of tasks.
+    const n = Math.max(table.length, 8);
     this.#size = 0;
-    this.#slotScheduled.fill(0);
+    this.#heap = new Float64Array(2 * n);
+    this.#anchor = new Float64Array(n);
+    this.#anchorAtFirstRun = new Uint8Array(n);
+    this.#slotScheduled = new Uint8Array(Math.max(table.slotCount, 8));
     this.#missed.clear();
     const now = this.#clock.now();
-    const table = this.#p.table;
     for (let i = 0; i < table.length; i++) this.#schedule(i, now, true);
-    table.onAdd = (entry) => {
+    const onAdd = (entry: number): void => {
       this.#schedule(entry, this.#clock.now(), false);
       this.#interrupt();
     };
+    table.onAdd = onAdd;
     this.#done = this.#loop().finally(() => {
       this.#running = false;
-      if (table.onAdd) table.onAdd = undefined;
+      // Only our own hook: a newer scheduler on the same tasks may have replaced it.
+      if (table.onAdd === onAdd) table.onAdd = undefined;
     });
     this.#done.catch(() => undefined);
   }
@@ -152,12 +171,12 @@ export class ExactScheduler {
     const t = this.#p.table;
     const rows: ScheduledTask[] = [];
     for (let h = 0; h < this.#size; h++) {
-      const entry = this.#heapEntry[h] as number;
+      const entry = this.#heap[2 * h + 1] as number;
       const slot = t.slotOf(entry);
       rows.push({
         name: t.names[entry] as string,
         spacing: t.spacing[slot] as number,
-        nextDue: this.#heapDue[h] as number,
+        nextDue: this.#heap[2 * h] as number,
         missedRuns: this.#missed.get(slot) ?? 0,
       });
     }
@@ -173,11 +192,7 @@ export class ExactScheduler {
     const t = this.#p.table;
     if (t.externalOk(entry) && !this.#p.runExternal) return;
     const slot = t.slotOf(entry);
-    if (slot >= this.#slotScheduled.length) {
-      const bigger = new Uint8Array(Math.max(slot + 1, this.#slotScheduled.length * 2));
-      bigger.set(this.#slotScheduled);
-      this.#slotScheduled = bigger;
-    }
+    this.#slotScheduled = grow(this.#slotScheduled, slot + 1);
     if (this.#slotScheduled[slot]) return;
     this.#slotScheduled[slot] = 1;
     const spacing = t.spacing[slot] as number;
@@ -188,12 +203,10 @@ export class ExactScheduler {
       // Built long before start: begin now rather than report runs that were never scheduled.
       if (atStart && due < now) due = now;
     }
-    if (entry >= this.#anchor.length) {
-      const bigger = new Float64Array(Math.max(entry + 1, this.#anchor.length * 2));
-      bigger.set(this.#anchor);
-      this.#anchor = bigger;
-    }
+    this.#anchor = grow(this.#anchor, entry + 1);
+    this.#anchorAtFirstRun = grow(this.#anchorAtFirstRun, entry + 1);
     this.#anchor[entry] = due;
+    this.#anchorAtFirstRun[entry] = Number.isNaN(last) ? 1 : 0;
     this.#push(due, entry);
   }
 
@@ -203,11 +216,18 @@ export class ExactScheduler {
     let sliceStart = performance.now();
     while (!this.#stopping) {
       let now = clock.now();
-      if (this.#size > 0 && (this.#heapDue[0] as number) <= now) {
+      const heap = this.#heap;
+      if (this.#size > 0 && (heap[0] as number) <= now) {
         const ctx = this.#context();
-        while (this.#size > 0 && (this.#heapDue[0] as number) <= now) {
-          const entry = this.#heapEntry[0] as number;
-          const due = this.#heapDue[0] as number;
+        while (this.#size > 0 && (this.#heap[0] as number) <= now) {
+          const entry = this.#heap[1] as number;
+          let due = this.#heap[0] as number;
+          if (this.#anchorAtFirstRun[entry]) {
+            // "Run immediately" means from when it really first ran: the grid starts there.
+            this.#anchorAtFirstRun[entry] = 0;
+            due = clock.now();
+            this.#anchor[entry] = due;
+          }
           const slot = t.slotOf(entry);
           t.lastRun[slot] = due;
           const pending = this.#p.run(entry, ctx, false, due);
@@ -222,7 +242,7 @@ export class ExactScheduler {
           }
         }
       }
-      const wait = this.#size > 0 ? (this.#heapDue[0] as number) - now : Infinity;
+      const wait = this.#size > 0 ? (this.#heap[0] as number) - now : Infinity;
       const signal = this.#wake.signal;
       try {
         await clock.sleep(wait, signal);
@@ -255,57 +275,49 @@ export class ExactScheduler {
     return next;
   }
 
-  #less(dueA: number, entryA: number, dueB: number, entryB: number): boolean {
-    return dueA < dueB || (dueA === dueB && entryA < entryB);
-  }
-
   #push(due: number, entry: number): void {
-    if (this.#size === this.#heapDue.length) {
-      const cap = this.#size * 2;
-      const d = new Float64Array(cap);
-      d.set(this.#heapDue);
-      const e = new Int32Array(cap);
-      e.set(this.#heapEntry);
-      this.#heapDue = d;
-      this.#heapEntry = e;
-    }
-    const hd = this.#heapDue;
-    const he = this.#heapEntry;
+    if (2 * this.#size === this.#heap.length) this.#heap = grow(this.#heap, 2 * this.#size + 2);
+    const h = this.#heap;
     let i = this.#size++;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const pd = hd[p] as number;
-      const pe = he[p] as number;
-      if (!this.#less(due, entry, pd, pe)) break;
-      hd[i] = pd;
-      he[i] = pe;
+      const pd = h[2 * p] as number;
+      const pe = h[2 * p + 1] as number;
+      if (due > pd || (due === pd && entry > pe)) break;
+      h[2 * i] = pd;
+      h[2 * i + 1] = pe;
       i = p;
     }
-    hd[i] = due;
-    he[i] = entry;
+    h[2 * i] = due;
+    h[2 * i + 1] = entry;
   }
 
   /** Replaces the heap's top with (due, entry) and sifts it down. */
   #replaceTop(due: number, entry: number): void {
-    const hd = this.#heapDue;
-    const he = this.#heapEntry;
+    const h = this.#heap;
     const n = this.#size;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
-      const r = l + 1;
       let c = l;
-      if (r < n && this.#less(hd[r] as number, he[r] as number, hd[l] as number, he[l] as number))
-        c = r;
-      const cd = hd[c] as number;
-      const ce = he[c] as number;
-      if (!this.#less(cd, ce, due, entry)) break;
-      hd[i] = cd;
-      he[i] = ce;
+      let cd = h[2 * l] as number;
+      let ce = h[2 * l + 1] as number;
+      if (l + 1 < n) {
+        const rd = h[2 * l + 2] as number;
+        const re = h[2 * l + 3] as number;
+        if (rd < cd || (rd === cd && re < ce)) {
+          c = l + 1;
+          cd = rd;
+          ce = re;
+        }
+      }
+      if (due < cd || (due === cd && entry < ce)) break;
+      h[2 * i] = cd;
+      h[2 * i + 1] = ce;
       i = c;
     }
-    hd[i] = due;
-    he[i] = entry;
+    h[2 * i] = due;
+    h[2 * i + 1] = entry;
   }
 }

@@ -228,7 +228,8 @@ export class PeriodicTasks {
 
   #run(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number): void | Promise<void> {
     const fn = this.#table.fns[i] as PeriodicTaskFn;
-    this.#logger.debug(`Running periodic task ${this.#fullName(i)}`);
+    if (this.#logger.isLevelEnabled('debug'))
+      this.#logger.debug(`Running periodic task ${this.#fullName(i)}`);
     const startedAt = this.#clock.now();
     let result: unknown;
     try {

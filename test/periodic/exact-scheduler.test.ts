@@ -97,6 +97,48 @@ describe('ExactScheduler', () => {
     expect(starts).toEqual([10, 17, 24, 31]);
   });
 
+  it('anchors a run-immediately task at its actual first start, so a late first run shifts no later one', async () => {
+    const clock = new VirtualClock(0);
+    const b: number[] = [];
+    class M extends PeriodicTasks {
+      @periodicTask({ runImmediately: true, spacing: 100 })
+      async slowFirst(): Promise<void> {
+        await clock.sleep(3);
+      }
+      @periodicTask({ runImmediately: true, spacing: 10 })
+      quick(): void {
+        b.push(clock.now());
+      }
+    }
+    const s = new ExactScheduler(new M({ clock }));
+    s.start();
+    await clock.advance(30);
+    s.stop();
+    expect(b).toEqual([3, 13, 23, 33].filter((t) => t <= 30));
+  });
+
+  it('a stopped scheduler never unhooks a newer one on the same tasks', async () => {
+    const clock = new VirtualClock(0);
+    const { manager } = oneTask(clock, { spacing: 10, runTime: 5 });
+    const first = new ExactScheduler(manager, { spread: 0 });
+    first.start();
+    await clock.advance(10); // first is inside a 5 s run
+    first.stop();
+    const second = new ExactScheduler(manager, { spread: 0 });
+    second.start(); // while the first still finishes its run
+    await clock.advance(5);
+    await first.wait(); // the first loop has now ended: its cleanup must leave the second's hook
+    const added: number[] = [];
+    manager.addPeriodicTask(() => void added.push(clock.now()), {
+      name: 'late',
+      spacing: 1,
+      runImmediately: true,
+    });
+    await clock.advance(2);
+    second.stop();
+    expect(added).toEqual([15, 16, 17]);
+  });
+
   it('runs tasks in due order, registration order on ties, one at a time (no overlap)', async () => {
     const clock = new VirtualClock(0);
     const log: string[] = [];
