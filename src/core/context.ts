@@ -74,6 +74,22 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'user_name',
 ]);
 
+const NO_ROLES: readonly string[] = Object.freeze([]);
+const NO_EXTRA: Readonly<Record<string, unknown>> = Object.freeze(
+  Object.create(null) as Record<string, unknown>,
+);
+
+/** Unknown keys only, on a null-prototype object, never `__proto__`. */
+function ownExtra(fields: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  let extra: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(fields)) {
+    if (k === '__proto__' || KNOWN_KEYS.has(k)) continue;
+    extra ??= Object.create(null) as Record<string, unknown>;
+    extra[k] = v;
+  }
+  return extra ? Object.freeze(extra) : NO_EXTRA;
+}
+
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const bool = (v: unknown, dflt: boolean): boolean => (typeof v === 'boolean' ? v : dflt);
 
@@ -121,16 +137,12 @@ export class RequestContext {
     this.#requestId = fields.requestId;
     this.globalRequestId = fields.globalRequestId ?? null;
     this.resourceUuid = fields.resourceUuid ?? null;
-    this.roles = Object.freeze([...(fields.roles ?? [])]);
+    this.roles = fields.roles?.length ? Object.freeze([...fields.roles]) : NO_ROLES;
     this.isAdminProject = fields.isAdminProject ?? true;
     this.#timestamp = fields.timestamp ?? Date.now();
     this.projectName = fields.projectName ?? null;
     this.userName = fields.userName ?? null;
-    const extra: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-    for (const [k, v] of Object.entries(fields.extra ?? {})) {
-      if (k !== '__proto__' && !KNOWN_KEYS.has(k)) extra[k] = v;
-    }
-    this.extra = Object.freeze(extra);
+    this.extra = fields.extra ? ownExtra(fields.extra) : NO_EXTRA;
     Object.freeze(this);
   }
 
@@ -142,7 +154,8 @@ export class RequestContext {
 
   /** When the context was made, as Python's `str(datetime.utcnow())`. */
   get timestamp(): string {
-    if (typeof this.#timestamp === 'number') this.#timestamp = pythonTimestamp(new Date(this.#timestamp));
+    if (typeof this.#timestamp === 'number')
+      this.#timestamp = pythonTimestamp(new Date(this.#timestamp));
     return this.#timestamp;
   }
 
