@@ -98,6 +98,8 @@ export class ExactScheduler {
   #anchor = new Float64Array(16);
   /** Per entry: 1 while a run-immediately task waits for its first run, which then sets its anchor. */
   #anchorAtFirstRun = new Uint8Array(16);
+  /** How many entries still have their anchor flag set (0 after start-up: skip the lookup). */
+  #anchorsPending = 0;
   #missed = new Map<number, number>();
 
   #running = false;
@@ -134,6 +136,7 @@ export class ExactScheduler {
     this.#heap = new Float64Array(2 * n);
     this.#anchor = new Float64Array(n);
     this.#anchorAtFirstRun = new Uint8Array(n);
+    this.#anchorsPending = 0;
     this.#slotScheduled = new Uint8Array(Math.max(table.slotCount, 8));
     this.#missed.clear();
     const now = this.#clock.now();
@@ -207,6 +210,7 @@ export class ExactScheduler {
     this.#anchorAtFirstRun = grow(this.#anchorAtFirstRun, entry + 1);
     this.#anchor[entry] = due;
     this.#anchorAtFirstRun[entry] = Number.isNaN(last) ? 1 : 0;
+    if (Number.isNaN(last)) this.#anchorsPending++;
     this.#push(due, entry);
   }
 
@@ -222,9 +226,10 @@ export class ExactScheduler {
         while (this.#size > 0 && (this.#heap[0] as number) <= now) {
           const entry = this.#heap[1] as number;
           let due = this.#heap[0] as number;
-          if (this.#anchorAtFirstRun[entry]) {
+          if (this.#anchorsPending > 0 && this.#anchorAtFirstRun[entry]) {
             // "Run immediately" means from when it really first ran: the grid starts there.
             this.#anchorAtFirstRun[entry] = 0;
+            this.#anchorsPending--;
             due = clock.now();
             this.#anchor[entry] = due;
           }
