@@ -17,27 +17,36 @@ const FORBIDDEN = new Set<string>([
 
 /**
  * Finds `name` as a method the endpoint's own classes define: a plain function on a prototype in its
- * chain, above `Object.prototype` and below any framework base class. Getters and setters, instance
- * properties (arrow-function fields, data), statics and private `#methods` are never found.
+ * chain below `Object.prototype` whose name no framework base class in the chain defines (an override
+ * of a framework hook is not callable either). Getters and setters, instance properties
+ * (arrow-function fields, data), statics and private `#methods` are never found.
  */
 function findOwnClassMethod(
   endpoint: object,
   name: string,
 ): ((...args: unknown[]) => unknown) | undefined {
   if (FORBIDDEN.has(name) || name.startsWith('_')) return undefined;
+  let found: ((...args: unknown[]) => unknown) | undefined;
+  let seen = false;
   for (
     let proto = Object.getPrototypeOf(endpoint) as object | null;
-    proto;
+    proto && proto !== Object.prototype;
     proto = Object.getPrototypeOf(proto) as object | null
   ) {
-    if (proto === Object.prototype || isFrameworkPrototype(proto)) return undefined;
     const desc = Object.getOwnPropertyDescriptor(proto, name);
-    if (desc === undefined) continue;
-    return typeof desc.value === 'function'
-      ? (desc.value as (...args: unknown[]) => unknown)
-      : undefined;
+    // A framework hook (initHost, ...) stays private even where a subclass overrides it.
+    if (isFrameworkPrototype(proto)) {
+      if (desc !== undefined) return undefined;
+      continue;
+    }
+    if (desc === undefined || seen) continue;
+    seen = true;
+    found =
+      typeof desc.value === 'function'
+        ? (desc.value as (...args: unknown[]) => unknown)
+        : undefined;
   }
-  return undefined;
+  return found;
 }
 
 /**
