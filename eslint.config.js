@@ -31,6 +31,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/service/**/*.ts', 'src/config/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/conductor/*', '**/cli/*'],
+              message: 'service and config never import the layers above them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/periodic/**/*.ts', 'src/looping/**/*.ts', 'src/messaging/**/*.ts'],
     rules: {
       'no-restricted-imports': [

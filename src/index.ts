@@ -6,3 +6,4 @@ export * from './core/index.js';
 export * from './periodic/index.js';
 export * from './looping/index.js';
 export * from './messaging/index.js';
+export * from './service/index.js';

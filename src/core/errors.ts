@@ -172,3 +172,12 @@ export class RemoteError extends MessagingError {
     this.traceback = traceback;
   }
 }
+
+// ---- service ---------------------------------------------------------------------------------
+
+/** `importClass` could not find the module, the export, or the export is not a class. */
+export class ImportClassError extends ConductorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONDUCTOR_IMPORT_CLASS', message, options);
+  }
+}

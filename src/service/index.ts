@@ -1,0 +1,10 @@
+/**
+ * `conductor-ts/service`: Manager, Service, launchers and `importClass` (oslo.service's service
+ * module with Tacker's glue). Imports periodic, looping, messaging and core.
+ * @packageDocumentation
+ */
+export { Manager, type ManagerClass, type ManagerOptions } from './manager.js';
+export { Service, type ServiceOptions, type PeriodicMode } from './service.js';
+export type { ServiceBase } from './service-base.js';
+export { importClass, type AnyClass } from './import-class.js';
+export { ImportClassError } from '../core/errors.js';

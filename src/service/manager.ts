@@ -1,0 +1,54 @@
+import { hostname } from 'node:os';
+import { FRAMEWORK_BASE, type RequestContext } from '../core/index.js';
+import { Target } from '../messaging/index.js';
+import { PeriodicTasks, type PeriodicTasksOptions } from '../periodic/index.js';
+
+/** Options of a {@link Manager}. */
+export interface ManagerOptions extends PeriodicTasksOptions {
+  /** This host's name (the per-server queue is `topic.host`). Default the machine's hostname. */
+  host?: string;
+}
+
+/**
+ * The base of a service's manager (Tacker's `Manager`): periodic tasks plus the lifecycle hooks a
+ * {@link Service} calls. The manager is also the RPC endpoint of its service; its own public methods
+ * are callable, this class's are not.
+ */
+export class Manager extends PeriodicTasks {
+  static override readonly [FRAMEWORK_BASE] = true;
+
+  /** RPC target of the endpoint: version 1.0, no namespace. Override to serve another version. */
+  readonly target: Target = new Target({ version: '1.0' });
+  readonly host: string;
+
+  constructor(options: ManagerOptions = {}) {
+    super(options);
+    this.host = options.host ?? hostname();
+  }
+
+  /** Called first by `Service.start()`, before the RPC consumers exist. */
+  initHost(): void | Promise<void> {}
+
+  /** Called by `Service.start()` once the RPC consumers exist (Tacker's `initialize_service_hook`). */
+  initializeServiceHook(_service: unknown): void | Promise<void> {}
+
+  /** Called last by `Service.start()`. */
+  afterStart(): void | Promise<void> {}
+
+  /** Called by the service's report timer every `reportInterval` (override to send a heartbeat). */
+  reportState(_service: unknown): void | Promise<void> {}
+
+  /** Called after a configuration reload, before the service starts again. */
+  reset(): void | Promise<void> {}
+
+  /** Runs the due periodic tasks (the service's fixed-tick mode calls this); the idle time is discarded. */
+  async periodicTasks(
+    ctx: RequestContext,
+    options: { raiseOnError?: boolean } = {},
+  ): Promise<void> {
+    await this.runPeriodicTasks(ctx, options);
+  }
+}
+
+/** A manager class as `Service.create` takes it. */
+export type ManagerClass = new (options: ManagerOptions) => Manager;

@@ -1,0 +1,362 @@
+import { basename } from 'node:path';
+import { hostname } from 'node:os';
+import {
+  AlreadyRunningError,
+  type Clock,
+  getAdminContext,
+  getLogger,
+  InvalidOptionError,
+  type Logger,
+  realClock,
+} from '../core/index.js';
+import { DynamicLoopingCall, FixedIntervalLoopingCall } from '../looping/index.js';
+import {
+  getRpcServer,
+  getRpcTransport,
+  type RpcServer,
+  type Transport,
+  type TransportOptions,
+} from '../messaging/index.js';
+import { ExactScheduler } from '../periodic/index.js';
+import { importClass } from './import-class.js';
+import type { Manager, ManagerClass, ManagerOptions } from './manager.js';
+import type { ServiceBase } from './service-base.js';
+
+/** How the periodic tasks of a service are driven. */
+export type PeriodicMode = 'exact' | 'fixed' | 'dynamic';
+
+/** Options of {@link Service.create}; unset ones take the original's defaults. */
+export interface ServiceOptions {
+  /** RPC topic the service consumes (the conductor: `TACKER_CONDUCTOR`). */
+  topic: string;
+  /** The manager class, or where to import it from (`module#Class`). */
+  manager: string | ManagerClass;
+  /** Host name; the per-server queue is `topic.host`. Default the machine's hostname. */
+  host?: string;
+  /** Name of the program, for logs and heartbeats. Default the script's file name. */
+  binary?: string;
+  /** Seconds between `reportState` calls; 0 disables. Default 10. */
+  reportInterval?: number;
+  /** Tick of the `fixed` mode, seconds; 0 disables periodic tasks. Default 40. */
+  periodicInterval?: number;
+  /** Random initial delay of the periodic timer, 0..this whole seconds; 0 disables. Default 5. */
+  periodicFuzzyDelay?: number;
+  /** `exact` (default): sleep until the next task is due; `fixed`: the original's tick; `dynamic`: `idle_for`. */
+  periodicMode?: PeriodicMode;
+  /** Longest sleep of the `dynamic` mode, seconds. Default 60. */
+  periodicIntervalMax?: number;
+  /** Exchange of the RPC target; default the transport's control exchange. */
+  exchange?: string;
+  /** A transport to use (not closed by the service), or options to open one per start. */
+  transport?: Transport | TransportOptions;
+  /** Requests handled at once by the RPC server. Default 64. */
+  executorPoolSize?: number;
+  /** Extra options for the manager's constructor (host, clock and logger are set by the service). */
+  managerOptions?: Record<string, unknown>;
+  clock?: Clock;
+  /** Random source in [0, 1) of the fuzzy delay. */
+  random?: () => number;
+  logger?: Logger;
+}
+
+/** Hooks a manager may define beyond {@link Manager}'s. */
+interface ManagerHooks {
+  initializeServiceHook?(service: Service): unknown;
+  reportState?(service: Service): unknown;
+  reset?(): unknown;
+}
+
+type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+interface PeriodicDriver {
+  stop(): void;
+  wait(): Promise<unknown>;
+}
+
+function validate(o: ServiceOptions): void {
+  if (typeof o.topic !== 'string' || o.topic === '')
+    throw new InvalidOptionError('topic must be a non-empty string');
+  const nonNeg = ['reportInterval', 'periodicInterval', 'periodicFuzzyDelay'] as const;
+  for (const k of nonNeg) {
+    const v = o[k];
+    if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
+      throw new InvalidOptionError(`${k} must be a number of seconds >= 0, got ${String(v)}`);
+    }
+  }
+  if (o.periodicIntervalMax !== undefined && !(o.periodicIntervalMax > 0)) {
+    throw new InvalidOptionError(
+      `periodicIntervalMax must be > 0, got ${String(o.periodicIntervalMax)}`,
+    );
+  }
+  if (o.periodicMode !== undefined && !['exact', 'fixed', 'dynamic'].includes(o.periodicMode)) {
+    throw new InvalidOptionError(
+      `periodicMode must be exact, fixed or dynamic, got ${String(o.periodicMode)}`,
+    );
+  }
+}
+
+/**
+ * Tacker's `Service`: a manager behind an RPC server on `topic` (shared queue, `topic.host` and
+ * fanout), a report timer and a periodic timer. `start()` runs in the original's order: `initHost`,
+ * the RPC consumers, `initializeServiceHook`, the report timer (first report after one interval),
+ * the periodic timer (after a random delay up to the fuzzy delay), `afterStart`.
+ */
+export class Service implements ServiceBase {
+  readonly manager: Manager;
+  readonly host: string;
+  readonly binary: string;
+  readonly topic: string;
+  readonly reportInterval: number;
+  readonly periodicInterval: number;
+  readonly periodicFuzzyDelay: number;
+  readonly periodicMode: PeriodicMode;
+  readonly periodicIntervalMax: number;
+  readonly #options: ServiceOptions;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #log: Logger;
+  #state: State = 'created';
+  #transport: Transport | undefined;
+  #ownsTransport = false;
+  #server: RpcServer | undefined;
+  #report: FixedIntervalLoopingCall | undefined;
+  #periodic: PeriodicDriver | undefined;
+  #stopped: Promise<void> = Promise.resolve();
+
+  private constructor(manager: Manager, options: ServiceOptions, host: string) {
+    this.manager = manager;
+    this.#options = options;
+    this.host = host;
+    this.binary = options.binary ?? basename(process.argv[1] ?? 'conductor');
+    this.topic = options.topic;
+    this.reportInterval = options.reportInterval ?? 10;
+    this.periodicInterval = options.periodicInterval ?? 40;
+    this.periodicFuzzyDelay = options.periodicFuzzyDelay ?? 5;
+    this.periodicMode = options.periodicMode ?? 'exact';
+    this.periodicIntervalMax = options.periodicIntervalMax ?? 60;
+    this.#clock = options.clock ?? realClock;
+    this.#random = options.random ?? Math.random;
+    this.#log = options.logger ?? getLogger('service');
+  }
+
+  /** Loads the manager class (if given as a string), builds it and the service. */
+  static async create(options: ServiceOptions): Promise<Service> {
+    validate(options);
+    const cls = (
+      typeof options.manager === 'string' ? await importClass(options.manager) : options.manager
+    ) as ManagerClass;
+    const host = options.host ?? hostname();
+    const manager = new cls({
+      ...(options.managerOptions as ManagerOptions | undefined),
+      host,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    if (typeof (manager as Partial<Manager>).initHost !== 'function') {
+      throw new InvalidOptionError(`${cls.name} is not a Manager (it has no initHost method)`);
+    }
+    return new Service(manager, options, host);
+  }
+
+  /** The transport in use while running. */
+  get transport(): Transport | undefined {
+    return this.#transport;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'starting' || this.#state === 'running' || this.#state === 'stopping') {
+      throw new AlreadyRunningError(`Service ${this.binary} on ${this.host} is already running`);
+    }
+    this.#state = 'starting';
+    let resolveStopped!: () => void;
+    this.#stopped = new Promise((r) => (resolveStopped = r));
+    this.#resolveStopped = resolveStopped;
+    try {
+      this.#log.info(
+        { topic: this.topic, host: this.host, mode: this.periodicMode },
+        `Starting ${this.binary} node`,
+      );
+      await this.manager.initHost();
+      await this.#startRpc();
+      const hooks = this.manager as Manager & ManagerHooks;
+      if (typeof hooks.initializeServiceHook === 'function')
+        await hooks.initializeServiceHook(this);
+      this.#startReport();
+      this.#startPeriodic();
+      await this.manager.afterStart();
+      this.#state = 'running';
+    } catch (err) {
+      await this.kill();
+      throw err;
+    }
+  }
+
+  #resolveStopped: (() => void) | undefined;
+
+  async #startRpc(): Promise<void> {
+    const t = this.#options.transport;
+    if (t && 'driver' in t) {
+      this.#transport = t;
+      this.#ownsTransport = false;
+    } else {
+      this.#transport = await getRpcTransport({
+        ...(t ?? {}),
+        ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      });
+      this.#ownsTransport = true;
+    }
+    this.#server = getRpcServer(
+      this.#transport,
+      {
+        topic: this.topic,
+        server: this.host,
+        ...(this.#options.exchange ? { exchange: this.#options.exchange } : {}),
+      },
+      [this.manager],
+      {
+        logger: this.#log,
+        ...(this.#options.executorPoolSize
+          ? { executorPoolSize: this.#options.executorPoolSize }
+          : {}),
+      },
+    );
+    await this.#server.start();
+  }
+
+  #startReport(): void {
+    if (!this.reportInterval) return;
+    const report = new FixedIntervalLoopingCall(() => this.reportState(), {
+      clock: this.#clock,
+      logger: this.#log,
+      name: 'reportState',
+    });
+    void report.start({
+      interval: this.reportInterval,
+      initialDelay: this.reportInterval,
+      stopOnException: false,
+    });
+    this.#report = report;
+  }
+
+  /** The report timer's work: the manager's `reportState(service)` hook, if it has one. */
+  async reportState(): Promise<void> {
+    const hooks = this.manager as Manager & ManagerHooks;
+    if (typeof hooks.reportState === 'function') await hooks.reportState(this);
+  }
+
+  #startPeriodic(): void {
+    if (!this.periodicInterval) return;
+    const fuzzy = Math.floor(this.periodicFuzzyDelay);
+    const initialDelay = fuzzy > 0 ? Math.floor(this.#random() * (fuzzy + 1)) : 0;
+    const clock = this.#clock;
+    const log = this.#log;
+    if (this.periodicMode === 'exact') {
+      const scheduler = new ExactScheduler(this.manager, {
+        clock,
+        context: getAdminContext,
+        logger: log,
+      });
+      const abort = new AbortController();
+      const started = clock.sleep(initialDelay, abort.signal).then(
+        () => scheduler.start(),
+        () => undefined,
+      );
+      this.#periodic = {
+        stop: () => {
+          abort.abort();
+          scheduler.stop();
+        },
+        wait: async () => {
+          await started;
+          scheduler.stop(); // in case start() raced the stop
+          await scheduler.wait();
+        },
+      };
+    } else if (this.periodicMode === 'fixed') {
+      // The original's tick. Unlike Tacker (stop_on_exception left True), an escaping error never
+      // ends the timer.
+      const tick = new FixedIntervalLoopingCall(
+        () => this.manager.periodicTasks(getAdminContext()),
+        {
+          clock,
+          logger: log,
+          name: 'periodicTasks',
+        },
+      );
+      void tick.start({ interval: this.periodicInterval, initialDelay, stopOnException: false });
+      this.#periodic = tick;
+    } else {
+      const max = this.periodicIntervalMax;
+      const loop = new DynamicLoopingCall(
+        async () => {
+          try {
+            return await this.manager.runPeriodicTasks(getAdminContext());
+          } catch (err) {
+            log.error({ err }, 'Periodic tasks failed; trying again after the maximum interval');
+            return max;
+          }
+        },
+        { clock, logger: log, name: 'runPeriodicTasks' },
+      );
+      void loop.start({ initialDelay, periodicIntervalMax: max });
+      this.#periodic = loop;
+    }
+  }
+
+  /**
+   * Graceful stop: the RPC server takes no new requests (undispatched ones return to the queue) and
+   * in-flight calls finish and reply; the timers stop and a running periodic task finishes.
+   */
+  async stop(): Promise<void> {
+    if (this.#state !== 'running' && this.#state !== 'starting') return this.#stopped;
+    this.#state = 'stopping';
+    this.#log.info({ topic: this.topic, host: this.host }, `Stopping ${this.binary} node`);
+    try {
+      if (this.#server) {
+        await this.#server.stop();
+        await this.#server.wait();
+      }
+      this.#report?.stop();
+      this.#periodic?.stop();
+      await Promise.allSettled([this.#report?.wait(), this.#periodic?.wait()]);
+      if (this.#ownsTransport) await this.#transport?.close();
+    } finally {
+      this.#finish();
+    }
+  }
+
+  /** Resolves when the service has stopped (at once if it is not running). */
+  wait(): Promise<void> {
+    return this.#stopped;
+  }
+
+  /** Immediate stop: consumers cancelled, timers stopped, nothing waited for. */
+  async kill(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'created') return;
+    this.#state = 'stopping';
+    this.#report?.stop();
+    this.#periodic?.stop();
+    await this.#server?.stop().catch(() => undefined);
+    if (this.#ownsTransport) await this.#transport?.close().catch(() => undefined);
+    this.#finish();
+  }
+
+  /** After a configuration reload: the manager's `reset()` hook; the service can start again. */
+  async reset(): Promise<void> {
+    const hooks = this.manager as Manager & ManagerHooks;
+    if (typeof hooks.reset === 'function') await hooks.reset();
+  }
+
+  #finish(): void {
+    this.#server = undefined;
+    this.#report = undefined;
+    this.#periodic = undefined;
+    if (this.#ownsTransport) this.#transport = undefined;
+    this.#state = 'stopped';
+    this.#resolveStopped?.();
+  }
+}
