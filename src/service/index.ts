@@ -8,3 +8,4 @@ export { Service, type ServiceOptions, type PeriodicMode } from './service.js';
 export type { ServiceBase } from './service-base.js';
 export { importClass, type AnyClass } from './import-class.js';
 export { ImportClassError } from '../core/errors.js';
+export * from './launcher.js';

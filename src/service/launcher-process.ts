@@ -1,0 +1,347 @@
+import cluster, { type Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import {
+  type Clock,
+  getLogger,
+  InvalidOptionError,
+  type Logger,
+  realClock,
+} from '../core/index.js';
+import {
+  checkTimeout,
+  deferred,
+  EXIT_SIGINT,
+  installSignals,
+  keepAlive,
+  type Launcher,
+  type LauncherConf,
+  type LaunchOptions,
+  PARENT_PID_ENV,
+  resolveTimeout,
+  type ServiceFactory,
+  WORKER_ENV,
+} from './launcher-common.js';
+import type { ServiceBase } from './service-base.js';
+import { ServiceLauncher } from './launcher-service.js';
+
+/** Seconds between two checks, in a worker, that the primary is still alive. */
+export const PARENT_CHECK_INTERVAL = 1;
+
+/**
+ * Runs `workers` copies of a service in worker processes (oslo.service's `ProcessLauncher`, on
+ * `node:cluster`). Must be created in the primary; each worker re-executes the entry script, whose
+ * `launch()` call then runs the factory's service with a {@link ServiceLauncher}.
+ *
+ * Dead workers are respawned (at most about one per second once more than `workers` have been
+ * forked within `workers` seconds). SIGTERM and SIGINT stop respawning, SIGTERM every worker and
+ * wait for them, bounded by the graceful shutdown timeout (then SIGKILL, status 1); a second SIGINT
+ * SIGKILLs the workers and exits at once with 130. SIGHUP reloads the primary's configuration and
+ * SIGTERMs the workers, which are respawned and so read the new configuration.
+ */
+export class ProcessLauncher implements Launcher {
+  readonly #conf: LauncherConf | undefined;
+  readonly #workers: number;
+  readonly #log: Logger;
+  readonly #exit: (code: number) => void;
+  readonly #clock: Clock;
+  readonly #timeoutOption: number | undefined;
+  readonly #done = deferred<number>();
+  readonly #slots: (Worker | undefined)[];
+  readonly #slotOf = new Map<number, number>();
+  readonly #abort = new AbortController();
+  readonly #releaseKeepAlive: () => void;
+  readonly #removeSignals: () => void;
+  readonly #onExit = (worker: Worker, code: number, signal: string | null): void =>
+    this.#childExited(worker, code, signal);
+
+  #forkTimes: number[] = [];
+  #running = true;
+  #finished = false;
+  #spawning = false;
+  #sigintSeen = false;
+  /** Some worker ended badly during the shutdown, or had to be SIGKILLed. */
+  #unclean = false;
+
+  constructor(
+    conf: LauncherConf | undefined | null,
+    factory: ServiceFactory,
+    workers: number,
+    options: Omit<LaunchOptions, 'workers'> = {},
+  ) {
+    if (!Number.isInteger(workers) || workers <= 0) {
+      throw new InvalidOptionError('Number of workers should be positive!');
+    }
+    if (typeof factory !== 'function') {
+      throw new InvalidOptionError(
+        'A service factory is required for workers > 1: the primary must not create the service',
+      );
+    }
+    if (!cluster.isPrimary) {
+      throw new InvalidOptionError('ProcessLauncher must be created in the primary process');
+    }
+    checkTimeout(options.gracefulShutdownTimeout);
+    this.#conf = conf ?? undefined;
+    this.#workers = workers;
+    this.#slots = new Array<Worker | undefined>(workers).fill(undefined);
+    this.#log = options.logger ?? getLogger('service.launcher');
+    this.#exit = options.exit ?? ((code: number) => process.exit(code));
+    this.#clock = options.clock ?? realClock;
+    this.#timeoutOption = options.gracefulShutdownTimeout;
+    this.#releaseKeepAlive = keepAlive();
+    cluster.on('exit', this.#onExit);
+    this.#removeSignals =
+      options.signals === false
+        ? () => undefined
+        : installSignals(options.signalTarget ?? process, (sig) => this.#onSignal(sig));
+    void this.#spawnMissing();
+  }
+
+  wait(): Promise<number> {
+    return this.#done.promise;
+  }
+
+  /** The live workers' pids, by index (undefined for an empty slot). */
+  get pids(): (number | undefined)[] {
+    return this.#slots.map((w) => w?.process.pid);
+  }
+
+  stop(): Promise<number> {
+    return this.#shutdown('Stopping children');
+  }
+
+  async restart(): Promise<void> {
+    if (!this.#running) return;
+    if (this.#conf) {
+      try {
+        await this.#conf.reload();
+        this.#log.info('Configuration reloaded');
+      } catch (err) {
+        this.#log.error({ err }, 'Error reloading configuration; keeping the old one');
+      }
+    }
+    if (!this.#running) return;
+    // A requested restart is not a crash loop: the throttle starts afresh.
+    this.#forkTimes = [];
+    this.#signalAll('SIGTERM');
+  }
+
+  #onSignal(sig: NodeJS.Signals): void {
+    switch (sig) {
+      case 'SIGTERM':
+        if (this.#running) void this.#shutdown('Caught SIGTERM, stopping children');
+        else this.#log.info('Caught SIGTERM while stopping; already shutting down');
+        break;
+      case 'SIGINT':
+        if (!this.#running && this.#sigintSeen) {
+          this.#log.warn('Caught SIGINT again, killing children and exiting at once');
+          this.#signalAll('SIGKILL');
+          this.#finish(EXIT_SIGINT, true);
+        } else {
+          this.#sigintSeen = true;
+          void this.#shutdown(
+            'Caught SIGINT, stopping children (send SIGINT again to exit at once)',
+          );
+        }
+        break;
+      case 'SIGHUP':
+        if (this.#running) {
+          this.#log.info('Caught SIGHUP, reloading configuration and restarting children');
+          void this.restart();
+        } else {
+          this.#log.info('Caught SIGHUP while stopping; ignored');
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  async #spawnMissing(): Promise<void> {
+    if (this.#spawning) return;
+    this.#spawning = true;
+    try {
+      for (;;) {
+        if (!this.#running) return;
+        const index = this.#slots.indexOf(undefined);
+        if (index < 0) return;
+        await this.#throttle();
+        if (!this.#running || this.#slots[index] !== undefined) continue;
+        this.#fork(index);
+      }
+    } catch (err) {
+      this.#log.error({ err }, 'Error forking a child');
+    } finally {
+      this.#spawning = false;
+    }
+  }
+
+  /** oslo's throttle: more than `workers` forks within `workers` seconds → sleep 1 s. */
+  async #throttle(): Promise<void> {
+    const times = this.#forkTimes;
+    if (times.length > this.#workers) {
+      if (this.#clock.now() - (times[0] as number) < this.#workers) {
+        this.#log.info('Forking too fast, sleeping');
+        await this.#clock.sleep(1, this.#abort.signal).catch(() => undefined);
+      }
+      times.shift();
+    }
+    times.push(this.#clock.now());
+  }
+
+  #fork(index: number): void {
+    const worker = cluster.fork({
+      [WORKER_ENV]: String(index),
+      [PARENT_PID_ENV]: String(process.pid),
+    });
+    this.#slots[index] = worker;
+    this.#slotOf.set(worker.id, index);
+    worker.on('error', (err: unknown) =>
+      this.#log.warn({ err, pid: worker.process.pid }, 'Child error'),
+    );
+    this.#log.info({ index }, `Started child ${String(worker.process.pid)}`);
+  }
+
+  #childExited(worker: Worker, code: number, signal: string | null): void {
+    const index = this.#slotOf.get(worker.id);
+    if (index === undefined) return; // not one of ours
+    this.#slotOf.delete(worker.id);
+    if (this.#slots[index] === worker) this.#slots[index] = undefined;
+    const pid = String(worker.process.pid);
+    const unexpected = this.#running && !this.#finished;
+    const level = unexpected ? 'warn' : 'info';
+    if (signal) this.#log[level]({ index }, `Child ${pid} killed by signal ${signal}`);
+    else this.#log[level]({ index }, `Child ${pid} exited with status ${String(code)}`);
+    if (this.#finished) return;
+    if (this.#running) {
+      void this.#spawnMissing();
+      return;
+    }
+    // Stopping: our SIGTERM may kill a worker before it installed its handlers; that is clean.
+    if ((signal !== null && signal !== 'SIGTERM') || (signal === null && code !== 0)) {
+      this.#unclean = true;
+    }
+    if (this.#live().length === 0) this.#finish(this.#unclean ? 1 : 0);
+  }
+
+  #shutdown(message: string): Promise<number> {
+    if (!this.#running) return this.#done.promise;
+    this.#running = false;
+    this.#abort.abort();
+    this.#log.info(message);
+    const live = this.#live();
+    if (live.length === 0) {
+      this.#finish(0);
+      return this.#done.promise;
+    }
+    this.#log.info(`Waiting on ${live.length} children to exit`);
+    this.#signalAll('SIGTERM');
+    const timeout = resolveTimeout(this.#timeoutOption, this.#conf);
+    if (timeout > 0) {
+      const ended = new AbortController();
+      void this.#done.promise.then(() => ended.abort());
+      void this.#clock.sleep(timeout, ended.signal).then(
+        () => {
+          if (this.#finished) return;
+          this.#log.error(
+            { timeout, remaining: this.#live().map((w) => w.process.pid) },
+            'Graceful shutdown timeout exceeded, killing remaining children',
+          );
+          this.#unclean = true;
+          this.#signalAll('SIGKILL');
+        },
+        () => undefined,
+      );
+    }
+    return this.#done.promise;
+  }
+
+  #live(): Worker[] {
+    return this.#slots.filter((w): w is Worker => w !== undefined);
+  }
+
+  #signalAll(sig: NodeJS.Signals): void {
+    for (const worker of this.#live()) {
+      try {
+        worker.process.kill(sig);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') {
+          this.#log.warn({ err, pid: worker.process.pid }, `Could not send ${sig} to child`);
+        }
+      }
+    }
+  }
+
+  #finish(status: number, immediate = false): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#running = false;
+    this.#abort.abort();
+    this.#removeSignals();
+    cluster.removeListener('exit', this.#onExit);
+    this.#releaseKeepAlive();
+    this.#done.resolve(status);
+    if (immediate) setImmediate(() => this.#exit(status));
+  }
+}
+
+/** True if the process `pid` is our parent and alive. */
+function parentAlive(parentPid: number): boolean {
+  if (process.platform === 'linux') {
+    try {
+      // /proc/self/stat: "pid (comm) state ppid ..."; comm may contain spaces and parentheses.
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (Number.isInteger(ppid)) return ppid === parentPid;
+    } catch {
+      // fall through to the signal probe
+    }
+  }
+  try {
+    process.kill(parentPid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The worker side of a ProcessLauncher: a {@link ServiceLauncher} for the factory's service that
+ * exits the process when it finishes, and stops gracefully (status 1) when the primary dies — on
+ * the cluster 'disconnect' event, or when a periodic check finds the parent gone.
+ */
+export function startWorker(
+  conf: LauncherConf | undefined | null,
+  service: ServiceBase | ServiceFactory,
+  options: Omit<LaunchOptions, 'workers'> = {},
+): ServiceLauncher {
+  const log = options.logger ?? getLogger('service.launcher');
+  const launcher = new ServiceLauncher(conf, service, {
+    ...options,
+    logger: log,
+    exitWhenDone: true,
+  });
+  const parentPid = Number(process.env[PARENT_PID_ENV]) || process.ppid;
+  let dead = false;
+  const parentDied = (): void => {
+    if (dead) return;
+    dead = true;
+    void launcher.shutdown('Parent process has died unexpectedly, exiting', 1);
+  };
+  const worker = cluster.worker;
+  const onDisconnect = (): void => {
+    // node:cluster exits a worker at once (status 0) on an unexpected disconnect unless it is
+    // marked as exiting after a disconnect; we exit ourselves after a graceful stop.
+    if (worker) worker.exitedAfterDisconnect = true;
+    parentDied();
+  };
+  worker?.once('disconnect', onDisconnect);
+  const timer = setInterval(() => {
+    if (!parentAlive(parentPid)) parentDied();
+  }, PARENT_CHECK_INTERVAL * 1000);
+  timer.unref();
+  void launcher.wait().then(() => {
+    clearInterval(timer);
+    worker?.removeListener('disconnect', onDisconnect);
+  });
+  return launcher;
+}
