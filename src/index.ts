@@ -7,3 +7,4 @@ export * from './periodic/index.js';
 export * from './looping/index.js';
 export * from './messaging/index.js';
 export * from './service/index.js';
+export * from './config/index.js';

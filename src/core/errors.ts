@@ -181,3 +181,81 @@ export class ImportClassError extends ConductorError {
     super('CONDUCTOR_IMPORT_CLASS', message, options);
   }
 }
+
+// ---- config ----------------------------------------------------------------------------------
+
+/** Base of the configuration errors (oslo.config's `cfg.Error`). */
+export class ConfigError extends ConductorError {
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * A config file or directory that does not exist, cannot be read or is not valid INI. The message
+ * names the file (and the line of a syntax error) but never quotes the file's content.
+ */
+export class ConfigFileError extends ConfigError {
+  /** Absolute path of the file or directory. */
+  readonly file: string;
+  /** 1-based line of a syntax error. */
+  readonly line: number | undefined;
+  constructor(file: string, message: string, options?: ErrorOptions & { line?: number }) {
+    super('CONDUCTOR_CONFIG_FILE', message, options);
+    this.file = file;
+    this.line = options?.line;
+  }
+}
+
+/**
+ * A value that does not have its option's type, e.g. `/etc/conductor/conductor.conf [DEFAULT]
+ * report_interval: expected an integer >= 0, got 'ten'`. The value of a secret option shows as `***`.
+ */
+export class ConfigValueError extends ConfigError {
+  /** Where the value came from: a file path, `environment variable X`, `command-line option 'x'`. */
+  readonly location: string;
+  readonly section: string;
+  readonly option: string;
+  constructor(location: string, section: string, option: string, problem: string) {
+    super('CONDUCTOR_CONFIG_VALUE', `${location} [${section}] ${option}: ${problem}`);
+    this.location = location;
+    this.section = section;
+    this.option = option;
+  }
+}
+
+/** `validate()` found problems (ranges, choices, cross-field rules); every one is listed. */
+export class ConfigValidationError extends ConfigError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(
+      'CONDUCTOR_CONFIG_INVALID',
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** An option registered twice with different definitions (oslo `DuplicateOptError`). */
+export class DuplicateOptError extends ConfigError {
+  constructor(section: string, name: string, detail?: string) {
+    super(
+      'CONDUCTOR_CONFIG_DUPLICATE_OPTION',
+      `Duplicate option: ${name} in group [${section}] is already registered with a different definition${detail ? ` (${detail})` : ''}`,
+    );
+  }
+}
+
+/** An option that is not registered (oslo `NoSuchOptError`). */
+export class NoSuchOptError extends ConfigError {
+  readonly section: string;
+  readonly option: string;
+  constructor(section: string, name: string, location?: string) {
+    super(
+      'CONDUCTOR_CONFIG_NO_SUCH_OPTION',
+      `${location ? `${location}: ` : ''}no such option ${name} in group [${section}]`,
+    );
+    this.section = section;
+    this.option = name;
+  }
+}

@@ -1,0 +1,557 @@
+import {
+  ConfigValidationError,
+  ConfigValueError,
+  DuplicateOptError,
+  getLogger,
+  type Logger,
+  NoSuchOptError,
+  NotStartedError,
+} from '../core/index.js';
+import { normalizeSection } from './ini.js';
+import { displayValue, maskValue, quoteRaw } from './mask.js';
+import { builtinOptions } from './options.js';
+import {
+  cliLayer,
+  envLayer,
+  envVarName,
+  type FileLayer,
+  type Layer,
+  listConfigDir,
+  readConfigFile,
+  splitCliKey,
+} from './sources.js';
+import { normalizeSpec, optKey, sameSpec, specDifference } from './spec.js';
+import type {
+  ConfigChange,
+  ConfigDumpRow,
+  ConfigValidator,
+  ConfigView,
+  LoadOptions,
+  NormalizedSpec,
+  OptionSpec,
+  OptionValue,
+} from './types.js';
+import { builtinValidators } from './validators.js';
+import { convert, expected, inRange, sameValue } from './values.js';
+
+/** A value with its origin. */
+interface Resolved {
+  readonly value: OptionValue;
+  readonly source: string;
+  readonly location: string;
+  /** Section and key as written where the value came from (a deprecated name, perhaps). */
+  readonly section: string;
+  readonly key: string;
+  readonly raw?: string;
+}
+
+/** The result of reading every source once. */
+interface State {
+  readonly layers: readonly Layer[];
+  readonly files: readonly string[];
+  readonly values: Map<string, Resolved>;
+}
+
+/** Options of {@link ConfigOpts}. */
+export interface ConfigOptsOptions {
+  /** Receives warnings (unknown options and sections, deprecated names, duplicate keys). */
+  logger?: Logger;
+}
+
+const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const INLINE_COMMENT_HINT =
+  " (a '#' or ';' after a value is part of the value: comments go on their own line)";
+
+/**
+ * The option registry and its values (oslo.config's `ConfigOpts`).
+ *
+ * Sources, later wins: defaults < `configFiles` (in order) < `configDir` (`*.conf`, sorted by
+ * name) < environment (`CONDUCTOR_<SECTION>__<OPTION>`) < command line (`{ 'section.option': raw }`).
+ *
+ * Register options before {@link load}: unknown keys in files and the environment are logged as
+ * warnings at load time, unknown command-line keys are an error. An option registered after load is
+ * resolved from the sources already read (its range checked, cross-field validators not re-run).
+ *
+ * Internally everything is kept in `Map`s, so keys such as `__proto__` or `constructor` in a file
+ * are just unknown options.
+ *
+ * @example
+ * ```ts
+ * const conf = createConfig();                       // built-in options registered
+ * conf.register(myServiceOptions);                   // later layers add theirs
+ * await conf.load({ configFiles: ['/etc/conductor/conductor.conf'], cli: { report_interval: '5' } });
+ * conf.getDefault<number>('report_interval');         // 5
+ * conf.source('DEFAULT', 'report_interval');          // 'cli'
+ * process.on('SIGHUP', () => void conf.reload().then((changes) => ...));
+ * ```
+ */
+export class ConfigOpts implements ConfigView {
+  readonly #specs = new Map<string, NormalizedSpec>();
+  /** Deprecated (section, name) → the option it now is. */
+  readonly #aliases = new Map<string, NormalizedSpec>();
+  readonly #validators: ConfigValidator[] = [...builtinValidators];
+  readonly #logger: Logger;
+  #state: State = { layers: [], files: [], values: new Map() };
+  #loadOptions: LoadOptions | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ConfigOptsOptions = {}) {
+    this.#logger = options.logger ?? getLogger('config');
+  }
+
+  // ---- registry ------------------------------------------------------------------------------
+
+  /**
+   * Registers options. Registering an identical definition again is a no-op (so several layers may
+   * register the same set); a different definition under the same section and name, or a name that
+   * clashes with another option's deprecated name, throws DuplicateOptError. Invalid definitions
+   * throw InvalidOptionError. Nothing is registered when anything throws.
+   */
+  register(specs: OptionSpec | readonly OptionSpec[]): this {
+    const list: readonly OptionSpec[] = Array.isArray(specs) ? specs : [specs as OptionSpec];
+    const fresh = new Map<string, NormalizedSpec>();
+    const freshAliases = new Map<string, NormalizedSpec>();
+    for (const raw of list) {
+      const spec = normalizeSpec(raw);
+      const key = optKey(spec.section, spec.name);
+      const existing = this.#specs.get(key) ?? fresh.get(key);
+      if (existing) {
+        if (!sameSpec(existing, spec))
+          throw new DuplicateOptError(spec.section, spec.name, specDifference(existing, spec));
+        continue;
+      }
+      const owner = this.#aliases.get(key) ?? freshAliases.get(key);
+      if (owner)
+        throw new DuplicateOptError(
+          spec.section,
+          spec.name,
+          `it is a deprecated name of [${owner.section}] ${owner.name}`,
+        );
+      for (const dep of spec.deprecatedNames) {
+        const dk = optKey(dep.section, dep.name);
+        const other = this.#specs.get(dk) ?? fresh.get(dk);
+        const otherOwner = this.#aliases.get(dk) ?? freshAliases.get(dk);
+        if (other || (otherOwner && otherOwner !== spec))
+          throw new DuplicateOptError(
+            spec.section,
+            spec.name,
+            `its deprecated name [${dep.section}] ${dep.name} is already ${other ? 'an option' : `a deprecated name of [${otherOwner?.section}] ${otherOwner?.name}`}`,
+          );
+        freshAliases.set(dk, spec);
+      }
+      fresh.set(key, spec);
+    }
+    const resolved = new Map<string, Resolved>();
+    const problems: string[] = [];
+    for (const [key, spec] of fresh) {
+      const r = this.#resolve(spec, this.#state.layers);
+      resolved.set(key, r);
+      const problem = rangeProblem(spec, r);
+      if (problem) problems.push(problem);
+    }
+    if (problems.length > 0) throw new ConfigValidationError(problems);
+    for (const [key, spec] of fresh) this.#specs.set(key, spec);
+    for (const [key, spec] of freshAliases) this.#aliases.set(key, spec);
+    for (const [key, r] of resolved) this.#state.values.set(key, r);
+    return this;
+  }
+
+  /** Adds a cross-field check run by {@link validate} (the same function twice is kept once). */
+  addValidator(validator: ConfigValidator): this {
+    if (!this.#validators.includes(validator)) this.#validators.push(validator);
+    return this;
+  }
+
+  /** True when the option is registered. */
+  has(section: string, name: string): boolean {
+    return this.#specs.has(optKey(normalizeSection(section), name));
+  }
+
+  /** The registered definition of an option (NoSuchOptError when there is none). */
+  spec(section: string, name: string): NormalizedSpec {
+    const spec = this.#specs.get(optKey(normalizeSection(section), name));
+    if (!spec) throw new NoSuchOptError(normalizeSection(section), name);
+    return spec;
+  }
+
+  /** Every registered definition, in registration order. */
+  options(): readonly NormalizedSpec[] {
+    return [...this.#specs.values()];
+  }
+
+  // ---- values ----------------------------------------------------------------------------------
+
+  /** The value of an option (its default before {@link load}). NoSuchOptError when not registered. */
+  get<T = unknown>(section: string, name: string): T {
+    return this.#lookup(this.#state, section, name).resolved.value as T;
+  }
+
+  /** `get('DEFAULT', name)`. */
+  getDefault<T = unknown>(name: string): T {
+    return this.get<T>('DEFAULT', name);
+  }
+
+  /** Where the value comes from: `default`, `file:/abs/path.conf`, `env:CONDUCTOR_...` or `cli`. */
+  source(section: string, name: string): string {
+    return this.#lookup(this.#state, section, name).resolved.source;
+  }
+
+  describe(section: string, name: string): string {
+    return describe(this.#lookup(this.#state, section, name));
+  }
+
+  /**
+   * The values of one section as a plain object (unset options left out), e.g.
+   * `getRpcTransport({ rabbit: conf.section('oslo_messaging_rabbit') })`. Values are **not** masked.
+   */
+  section<T extends object = Record<string, unknown>>(section: string): T {
+    const sec = normalizeSection(section);
+    const out: Record<string, unknown> = {};
+    for (const spec of this.#specs.values()) {
+      if (spec.section !== sec) continue;
+      const value = this.#state.values.get(optKey(sec, spec.name))?.value;
+      if (value !== undefined) out[spec.name] = value;
+    }
+    return out as T;
+  }
+
+  /** The files read by the last successful load, in order (config files, then the dir's files). */
+  get configFiles(): readonly string[] {
+    return this.#state.files;
+  }
+
+  // ---- loading ---------------------------------------------------------------------------------
+
+  /**
+   * Reads every source and replaces the values; then {@link validate}s (unless `validate: false`).
+   * On any error the previous values stay. Errors: ConfigFileError (a file or dir cannot be read,
+   * INI syntax), ConfigValueError (a value of the wrong type; the first one found),
+   * NoSuchOptError (an unknown command-line key), ConfigValidationError (every range, choice and
+   * cross-field problem). Calls are serialised with {@link reload}.
+   */
+  load(options: LoadOptions = {}): Promise<void> {
+    return this.#exclusive(async () => {
+      const state = await this.#read(options);
+      if (options.validate !== false) this.#check(state);
+      this.#state = state;
+      this.#loadOptions = options;
+      this.#logger.debug({ files: state.files }, 'Configuration loaded');
+    });
+  }
+
+  /**
+   * Reads the same files, dir, environment and command line again (for SIGHUP) and returns the
+   * options whose value changed. When anything is wrong (a broken file, a bad value) the previous
+   * values stay, a warning is logged and the error is thrown.
+   */
+  reload(): Promise<ConfigChange[]> {
+    return this.#exclusive(async () => {
+      const options = this.#loadOptions;
+      if (options === undefined) throw new NotStartedError('ConfigOpts.reload() before load()');
+      let state: State;
+      try {
+        state = await this.#read(options);
+        if (options.validate !== false) this.#check(state);
+      } catch (err) {
+        this.#logger.warn(
+          { err: { type: (err as Error).name, message: (err as Error).message } },
+          'Configuration reload failed; keeping the previous values',
+        );
+        throw err;
+      }
+      const changes: ConfigChange[] = [];
+      for (const [key, spec] of this.#specs) {
+        const before = this.#state.values.get(key);
+        const after = state.values.get(key);
+        if (!before || !after || sameValue(before.value, after.value)) continue;
+        changes.push({
+          section: spec.section,
+          name: spec.name,
+          secret: spec.secret !== false,
+          oldValue: before.value,
+          newValue: after.value,
+          oldSource: before.source,
+          newSource: after.source,
+          display: { old: displayValue(spec, before.value), new: displayValue(spec, after.value) },
+        });
+      }
+      this.#state = state;
+      this.#logger.info(
+        {
+          changed: changes.map((c) => ({
+            option: `${c.section}.${c.name}`,
+            old: c.display.old,
+            new: c.display.new,
+            source: c.newSource,
+          })),
+        },
+        changes.length === 0
+          ? 'Configuration reloaded; nothing changed'
+          : `Configuration reloaded; changed: ${changes.map((c) => `[${c.section}] ${c.name}`).join(', ')}`,
+      );
+      return changes;
+    });
+  }
+
+  /**
+   * Checks every value against its option's range or choices, then runs the cross-field
+   * validators; throws one ConfigValidationError listing every problem. Messages name where each
+   * value came from; secret values show as `***`.
+   */
+  validate(): void {
+    this.#check(this.#state);
+  }
+
+  // ---- output ----------------------------------------------------------------------------------
+
+  /** Every option with value, source, default and help, sorted by section then name; secrets masked. */
+  dump(): ConfigDumpRow[] {
+    return this.#sortedSpecs().map((spec) => {
+      const r = this.#state.values.get(optKey(spec.section, spec.name));
+      return {
+        section: spec.section,
+        name: spec.name,
+        type: spec.type,
+        value: maskValue(spec, r?.value),
+        source: r?.source ?? 'default',
+        default: maskValue(spec, spec.default),
+        secret: spec.secret !== false,
+        help: spec.help,
+      };
+    });
+  }
+
+  /** `{ section: { option: value } }`, sorted, secrets masked: safe to log. */
+  toLog(): Record<string, Record<string, unknown>> {
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const row of this.dump()) (out[row.section] ??= {})[row.name] = row.value;
+    return out;
+  }
+
+  /**
+   * Logs every option, one line each, secrets masked (oslo `log_opt_values`, which the launcher
+   * calls when `log_options` is true).
+   */
+  logOptValues(logger: Logger = this.#logger, level: 'debug' | 'info' = 'debug'): void {
+    const log = (msg: string): void => logger[level](msg);
+    log('*'.repeat(80));
+    log('Configuration options gathered from:');
+    log(`config files: [${this.#state.files.map((f) => `'${f}'`).join(', ')}]`);
+    log('='.repeat(80));
+    for (const spec of this.#sortedSpecs()) {
+      const r = this.#state.values.get(optKey(spec.section, spec.name));
+      const label = spec.section === 'DEFAULT' ? spec.name : `${spec.section}.${spec.name}`;
+      log(`${label.padEnd(30)} = ${displayValue(spec, r?.value)}`);
+    }
+    log('*'.repeat(80));
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #sortedSpecs(): NormalizedSpec[] {
+    return [...this.#specs.values()].sort(
+      (a, b) => byCodeUnit(a.section, b.section) || byCodeUnit(a.name, b.name),
+    );
+  }
+
+  #lookup(
+    state: State,
+    section: string,
+    name: string,
+  ): { spec: NormalizedSpec; resolved: Resolved } {
+    const sec = normalizeSection(section);
+    const key = optKey(sec, name);
+    const spec = this.#specs.get(key);
+    if (!spec) throw new NoSuchOptError(sec, name);
+    const resolved = state.values.get(key) ?? defaultResolved(spec);
+    return { spec, resolved };
+  }
+
+  #view(state: State): ConfigView {
+    return {
+      has: (section, name) => this.has(section, name),
+      get: <T>(section: string, name: string) =>
+        this.#lookup(state, section, name).resolved.value as T,
+      source: (section, name) => this.#lookup(state, section, name).resolved.source,
+      describe: (section, name) => describe(this.#lookup(state, section, name)),
+    };
+  }
+
+  #check(state: State): void {
+    const problems: string[] = [];
+    for (const [key, spec] of this.#specs) {
+      const p = rangeProblem(spec, state.values.get(key) ?? defaultResolved(spec));
+      if (p) problems.push(p);
+    }
+    const view = this.#view(state);
+    for (const validator of this.#validators) problems.push(...validator(view));
+    if (problems.length > 0) throw new ConfigValidationError(problems);
+  }
+
+  /** Reads every source and resolves every registered option; warns about unknown keys. */
+  async #read(options: LoadOptions): Promise<State> {
+    const cli = cliLayer(options.cli ?? {}, (key) => this.#cliKey(key));
+    const files: FileLayer[] = [];
+    for (const file of options.configFiles ?? []) files.push(await readConfigFile(file));
+    if (options.configDir !== undefined) {
+      for (const file of await listConfigDir(options.configDir))
+        files.push(await readConfigFile(file));
+    }
+    const env = envLayer(options.env ?? process.env);
+    for (const layer of files) this.#warnUnknownInFile(layer);
+    this.#warnUnknownInEnv(env.names);
+    const layers: Layer[] = [...files, env, cli];
+    const values = new Map<string, Resolved>();
+    for (const [key, spec] of this.#specs) values.set(key, this.#resolve(spec, layers));
+    return { layers, files: files.map((l) => l.file), values };
+  }
+
+  /** The value of the highest source that sets the option (or one of its deprecated names). */
+  #resolve(spec: NormalizedSpec, layers: readonly Layer[]): Resolved {
+    for (let i = layers.length - 1; i >= 0; i--) {
+      const layer = layers[i] as Layer;
+      let entry = layer.lookup(spec.section, spec.name);
+      if (!entry) {
+        for (const dep of spec.deprecatedNames) {
+          entry = layer.lookup(dep.section, dep.name);
+          if (entry) {
+            this.#logger.warn(
+              { location: entry.location, deprecated: `${dep.section}.${dep.name}` },
+              `Option "${dep.name}" from group "${dep.section}" is deprecated. Use option "${spec.name}" from group "${spec.section}" (${entry.location}).`,
+            );
+            break;
+          }
+        }
+      }
+      if (!entry) continue;
+      const converted = convert(spec, entry.raw);
+      if (!converted.ok) {
+        const hint = !spec.secret && /\s[#;]/.test(entry.raw) ? INLINE_COMMENT_HINT : '';
+        throw new ConfigValueError(
+          entry.location,
+          entry.section,
+          entry.key,
+          `expected ${expected(spec)}, got ${quoteRaw(spec, entry.raw)}${hint}`,
+        );
+      }
+      return {
+        value: converted.value,
+        source: entry.source,
+        location: entry.location,
+        section: entry.section,
+        key: entry.key,
+        raw: entry.raw,
+      };
+    }
+    return defaultResolved(spec);
+  }
+
+  #knownSection(section: string): boolean {
+    for (const spec of this.#specs.values()) if (spec.section === section) return true;
+    for (const spec of this.#aliases.values())
+      if (spec.deprecatedNames.some((d) => d.section === section)) return true;
+    return false;
+  }
+
+  #known(section: string, name: string): boolean {
+    const key = optKey(section, name);
+    return this.#specs.has(key) || this.#aliases.has(key);
+  }
+
+  #warnUnknownInFile(layer: FileLayer): void {
+    const { file, parsed } = layer;
+    for (const [section, entries] of parsed.sections) {
+      if (!this.#knownSection(section)) {
+        const hint =
+          section.toUpperCase() === 'DEFAULT'
+            ? '; did you mean [DEFAULT]? It is case-sensitive'
+            : '';
+        this.#logger.warn(
+          { file, section },
+          `Unknown section [${section}] in ${file} (ignored${hint})`,
+        );
+        continue;
+      }
+      for (const [key, entry] of entries) {
+        if (this.#known(section, key)) continue;
+        // A key with spaces or odd characters is most likely a malformed line (`password hunter2:x`
+        // splits at the colon): do not quote it.
+        const shown = /^[A-Za-z0-9_.-]+$/.test(key) ? key : '<not an option name>';
+        this.#logger.warn(
+          { file, line: entry.line, section, option: shown },
+          `Unknown option [${section}] ${shown} in ${file}:${entry.line} (ignored)`,
+        );
+      }
+    }
+    for (const d of parsed.duplicates) {
+      this.#logger.warn(
+        { file, section: d.section, option: d.key },
+        `[${d.section}] ${d.key} is set more than once in ${file} (lines ${d.firstLine} and ${d.lastLine}); the last one wins`,
+      );
+    }
+  }
+
+  #warnUnknownInEnv(names: readonly string[]): void {
+    if (names.length === 0) return;
+    const known = new Set<string>();
+    for (const spec of this.#specs.values()) {
+      known.add(envVarName(spec.section, spec.name));
+      for (const d of spec.deprecatedNames) known.add(envVarName(d.section, d.name));
+    }
+    for (const name of names) {
+      if (known.has(name)) continue;
+      this.#logger.warn(
+        { variable: name },
+        `Environment variable ${name} matches no registered option (ignored)`,
+      );
+    }
+  }
+
+  /** Maps a command-line key to a registered option or deprecated name (`-` may stand for `_`). */
+  #cliKey(key: string): { section: string; name: string } {
+    const { section, name } = splitCliKey(key);
+    if (this.#known(section, name)) return { section, name };
+    const underscored = name.replace(/-/g, '_');
+    if (this.#known(section, underscored)) return { section, name: underscored };
+    throw new NoSuchOptError(section, name, `command-line option '${key}'`);
+  }
+}
+
+function defaultResolved(spec: NormalizedSpec): Resolved {
+  return {
+    value: spec.default,
+    source: 'default',
+    location: 'default',
+    section: spec.section,
+    key: spec.name,
+  };
+}
+
+function rangeProblem(spec: NormalizedSpec, r: Resolved): string | undefined {
+  if (inRange(spec, r.value)) return undefined;
+  const got = r.raw !== undefined ? quoteRaw(spec, r.raw) : `'${displayValue(spec, r.value)}'`;
+  return `${r.location} [${r.section}] ${r.key}: expected ${expected(spec)}, got ${got}`;
+}
+
+function describe({ spec, resolved }: { spec: NormalizedSpec; resolved: Resolved }): string {
+  const shown = spec.secret ? displayValue(spec, resolved.value) : showValue(resolved.value);
+  return `[${spec.section}] ${spec.name} = ${shown} (from ${resolved.location})`;
+}
+
+function showValue(v: unknown): string {
+  if (v === undefined) return '<unset>';
+  if (Array.isArray(v)) return `[${v.join(', ')}]`;
+  return String(v);
+}
+
+/** A {@link ConfigOpts} with every built-in option set registered. */
+export function createConfig(options: ConfigOptsOptions = {}): ConfigOpts {
+  return new ConfigOpts(options).register(builtinOptions);
+}
