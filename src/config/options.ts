@@ -75,7 +75,7 @@ export const serviceOptions: readonly OptionSpec[] = Object.freeze([
     type: 'enum',
     default: 'exact',
     choices: ['exact', 'fixed', 'dynamic'],
-    help: "conductor-ts: how the service schedules periodic tasks. 'exact': sleep until the next task is due (capped by periodic_interval_max), so a 60 s task runs every 60 s; 'fixed': the original's fixed tick of periodic_interval seconds; 'dynamic': oslo's DynamicLoopingCall driven by the idle time the tasks report, capped by periodic_interval_max.",
+    help: "conductor-ts: how the service schedules periodic tasks. 'exact': sleep until the next task is due, so a 60 s task runs every 60 s; 'fixed': the original's fixed tick of periodic_interval seconds; 'dynamic': oslo's DynamicLoopingCall driven by the idle time the tasks report, capped by periodic_interval_max.",
   },
   {
     section: D,
@@ -83,7 +83,7 @@ export const serviceOptions: readonly OptionSpec[] = Object.freeze([
     type: 'float',
     default: 60,
     min: 0,
-    help: 'conductor-ts: longest sleep in seconds between two runs of the periodic tasks in the exact and dynamic modes. Must be > 0 in the dynamic mode.',
+    help: 'conductor-ts: longest sleep in seconds between two passes of the periodic tasks in the dynamic mode (must be > 0 there).',
   },
 ] satisfies OptionSpec[]);
 
