@@ -1,0 +1,98 @@
+/** `conductor tasks`: the periodic tasks of a manager class, without starting anything. */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MANAGER, EXIT, listTasks } from '../../src/cli/index.js';
+import { importClass } from '../../src/service/index.js';
+import { InventoryManager, QuietManager } from '../fixtures/cli/managers.js';
+import { cli, MANAGERS } from './helpers.js';
+
+const defaultMissing = await importClass(DEFAULT_MANAGER).then(
+  () => false,
+  () => true,
+);
+
+describe('conductor tasks', () => {
+  it('a table: name, spacing, run immediately, external ok', async () => {
+    const r = await cli(['tasks', '--manager', `${MANAGERS}#InventoryManager`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/));
+    expect(rows).toEqual([
+      ['NAME', 'SPACING', 'RUN IMMEDIATELY', 'EXTERNAL OK'],
+      ['checkVims', '10', 'yes', 'no'],
+      ['syncInventory', '60', 'no', 'yes'],
+      ['purge_stale', '120', 'no', 'no'],
+      ['added_later (added by the constructor)', '30', 'no', 'no'],
+    ]);
+  });
+
+  it('--format json', async () => {
+    const r = await cli(['tasks', '--manager', `${MANAGERS}#InventoryManager`, '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      {
+        name: 'checkVims',
+        spacing: 10,
+        runImmediately: true,
+        externalProcessOk: false,
+        declared: true,
+      },
+      {
+        name: 'syncInventory',
+        spacing: 60,
+        runImmediately: false,
+        externalProcessOk: true,
+        declared: true,
+      },
+      {
+        name: 'purge_stale',
+        spacing: 120,
+        runImmediately: false,
+        externalProcessOk: false,
+        declared: true,
+      },
+      {
+        name: 'added_later',
+        spacing: 30,
+        runImmediately: false,
+        externalProcessOk: false,
+        declared: false,
+      },
+    ]);
+  });
+
+  it('the order and names are those of the class registry (periodicTaskNames)', () => {
+    const rows = listTasks(InventoryManager);
+    expect(rows.filter((r) => r.declared).map((r) => r.name)).toEqual(
+      InventoryManager.periodicTaskNames(),
+    );
+  });
+
+  it('a manager without tasks', async () => {
+    const r = await cli(['tasks', '--manager', `${MANAGERS}#QuietManager`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('QuietManager has no periodic tasks\n');
+    const j = await cli(['tasks', '--manager', `${MANAGERS}#QuietManager`, '--format', 'json']);
+    expect(j.stdout).toBe('[]\n');
+    expect(listTasks(QuietManager)).toEqual([]);
+  });
+
+  it('nothing runs: no task is called while listing', async () => {
+    const r = await cli(['tasks', '--manager', `${MANAGERS}#InventoryManager`]);
+    expect(r.code).toBe(0);
+    expect(InventoryManager.runs).toBe(0);
+  });
+
+  it.runIf(defaultMissing)(
+    'without --manager while the default is missing: asks for --manager',
+    async () => {
+      const r = await cli(['tasks']);
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.stderr).toBe(
+        `conductor: the default manager ${DEFAULT_MANAGER} is not available in this version; pass --manager module#Class (e.g. --manager ./dist/my-manager.js#MyManager)\n`,
+      );
+    },
+  );
+});
