@@ -1,0 +1,803 @@
+/**
+ * RPC benchmark (issue 3): conductor-ts against raw amqplib, moleculer, NestJS microservices and
+ * Python oslo.messaging over the local RabbitMQ, plus conductor-ts on memory://.
+ *
+ *   npm run build && node dist/bench/rpc/index.js [--duration S] [--concurrency N] [--window W]
+ *       [--systems conductor,raw,moleculer,nest,oslo,memory] [--retries 0|1] [--json FILE]
+ *       [--verbose]
+ *
+ * Workload (as /work/shared/interop/baseline.md): `call(ctx, 'echo', {value: 'x'})` with a
+ * Tacker-like 23-key context, 50 warm-up calls. Modes: `seq` (one caller back-to-back), `concN` (N
+ * concurrent callers sharing one client), `cast` (awaited casts; conductor-ts `cast()` resolves
+ * after the publisher confirm) and `cast pipelined` (up to --window casts in flight); for casts the
+ * server counts what it handled and "handled/s" is that count over the time from the first cast
+ * until the server had them all. Every system runs at its defaults; tuned variants are labelled.
+ *
+ * Each system runs alone, server and client in child processes of their own; names (exchanges,
+ * topics, queues, namespaces) are unique per run and removed afterwards. The machine is shared:
+ * before each system the run waits (up to 30 s) for it to be quiet, measures how much CPU other
+ * processes took while the system ran, and (`--retries 1`, the default) runs a system again once
+ * when that was over 15 % and the run is still under about 5.5 minutes. Progress goes to stderr,
+ * the markdown report to stdout. Systems: `conductor` (a), `raw` (b), `moleculer` (c), `nest` (d),
+ * `oslo` (e), `memory` (f).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import amqp from 'amqplib';
+import { fmt, markdownTable } from '../lib/stats.js';
+import type { ModeResult } from './common.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    concurrency: { type: 'string', default: '16' },
+    window: { type: 'string', default: '256' },
+    systems: { type: 'string', default: 'conductor,raw,moleculer,nest,oslo,memory' },
+    'amqp-url': { type: 'string', default: 'amqp://guest:guest@127.0.0.1:5672' },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    'interop-dir': { type: 'string', default: '/work/shared/interop' },
+    json: { type: 'string' },
+    retries: { type: 'string', default: '1' },
+    verbose: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+const DURATION = Number(args.duration);
+const CONCURRENCY = Number(args.concurrency);
+const WINDOW = Number(args.window);
+if (!(DURATION > 0)) throw new Error('--duration must be > 0');
+if (!(Number.isInteger(CONCURRENCY) && CONCURRENCY >= 1))
+  throw new Error('--concurrency must be >= 1');
+if (!(Number.isInteger(WINDOW) && WINDOW >= 1)) throw new Error('--window must be >= 1');
+const RETRIES = Number(args.retries);
+/** A retry is only started while the run is below this many seconds (at the default duration). */
+const RETRY_BUDGET = 330 * (DURATION / 10);
+const AMQP_URL = args['amqp-url'];
+const RABBIT_URL = `${AMQP_URL.replace(/^amqp:/, 'rabbit:')}/`;
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench/rpc
+const ROOT = resolve(HERE, '../../..');
+const INTEROP = args['interop-dir'];
+const RUN_ID = `rpcbench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+
+const ALIASES: Record<string, string> = {
+  a: 'conductor',
+  b: 'raw',
+  c: 'moleculer',
+  d: 'nest',
+  e: 'oslo',
+  f: 'memory',
+};
+const ALL = ['conductor', 'raw', 'moleculer', 'nest', 'oslo', 'memory'];
+const SYSTEMS = args.systems
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '')
+  .map((s) => ALIASES[s] ?? s);
+for (const s of SYSTEMS) if (!ALL.includes(s)) throw new Error(`unknown system '${s}'`);
+
+const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+const children = new Set<ChildProcess>();
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+}
+
+function launch(label: string, cmd: string, argv: string[], cwd: string): Proc {
+  const child = spawn(cmd, argv, {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+  });
+  children.add(child);
+  const lines: string[] = [];
+  const onData = (stream: 'out' | 'err') => {
+    let buf = '';
+    return (chunk: Buffer): void => {
+      buf += chunk.toString('utf8');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        if (lines.length > 400) lines.splice(0, lines.length - 400);
+        if (args.verbose || (stream === 'err' && /^ {2}\S/.test(line)))
+          log(`    [${label}] ${line}`);
+      }
+    };
+  };
+  child.stdout?.on('data', onData('out'));
+  child.stderr?.on('data', onData('err'));
+  const exited = new Promise<number | null>((res) =>
+    child.once('exit', (code) => {
+      children.delete(child);
+      res(code);
+    }),
+  );
+  child.once('error', (err) => {
+    lines.push(`spawn error: ${err.message}`);
+  });
+  return { child, lines, exited };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
+}
+
+/** Waits until `p` printed a line starting with `prefix`; throws on exit or after `ms`. */
+async function waitLine(p: Proc, prefix: string, ms: number): Promise<string> {
+  const end = Date.now() + ms;
+  let exited = false;
+  void p.exited.then(() => (exited = true));
+  for (;;) {
+    const line = p.lines.find((l) => l.startsWith(prefix));
+    if (line !== undefined) return line;
+    if (exited) throw new Error(`exited before ${prefix}:\n${p.lines.slice(-15).join('\n')}`);
+    if (Date.now() > end)
+      throw new Error(`no ${prefix} within ${ms / 1000} s:\n${p.lines.slice(-15).join('\n')}`);
+    await sleep(25);
+  }
+}
+
+/** SIGTERM, then SIGKILL if still running after `graceMs`. */
+async function stop(p: Proc, graceMs = 8000): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const done = await Promise.race([p.exited.then(() => true), sleep(graceMs).then(() => false)]);
+  if (!done) {
+    p.child.kill('SIGKILL');
+    await p.exited;
+  }
+}
+
+async function killAll(): Promise<void> {
+  await Promise.all(
+    [...children].map((c) => stop({ child: c, lines: [], exited: exitOf(c) }, 3000)),
+  );
+}
+
+function exitOf(c: ChildProcess): Promise<number | null> {
+  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve(c.exitCode);
+  return new Promise((res) => c.once('exit', (code) => res(code)));
+}
+
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    interrupted = true;
+    log(`\n${sig}: stopping the children and cleaning up`);
+    void killAll()
+      .then(() => cleanupBroker())
+      .finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outside load: the box is shared (2 cores); wait for it to be quiet before each system.
+
+function cpuTimes(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1);
+    const v = (f ?? []).map(Number);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Share of the machine's CPU busy over `ms` (0–1), when /proc/stat is readable. */
+async function machineBusy(ms: number): Promise<number | undefined> {
+  const a = cpuTimes();
+  await sleep(ms);
+  const b = cpuTimes();
+  if (!a || !b || b.total === a.total) return undefined;
+  return (b.busy - a.busy) / (b.total - a.total);
+}
+
+/** Seconds the whole run may spend waiting for outside load to settle. */
+let quietBudget = 90;
+
+/**
+ * Waits (up to 30 s per system, 90 s per run) until the machine is below 20 % busy; returns the
+ * last reading.
+ */
+async function waitQuiet(): Promise<number | undefined> {
+  const end = Date.now() + Math.min(30, quietBudget) * 1000;
+  for (;;) {
+    const t0 = Date.now();
+    const busy = await machineBusy(1000);
+    if (busy === undefined || busy < 0.2 || Date.now() > end) return busy;
+    quietBudget -= (Date.now() - t0) / 1000;
+    log(`  machine ${(100 * busy).toFixed(0)} % busy before starting: waiting for it to settle`);
+  }
+}
+
+const loadBefore = new Map<string, number | undefined>();
+
+/** Cumulative CPU ticks (utime + stime) of a process, from /proc/<pid>/stat. */
+function procTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Pids of the RabbitMQ VM (beam.smp), whose CPU counts as the benchmark's own. */
+function brokerPids(): number[] {
+  const pids: number[] = [];
+  try {
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'beam.smp') pids.push(Number(d));
+      } catch {
+        // gone
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return pids;
+}
+
+/**
+ * Measures, while a system runs, how much of the machine other work used: machine busy time minus
+ * the CPU of our children and the broker (sampled every 0.5 s, so a child's last half second is
+ * missed). Returns the share of the machine (0–1), or undefined without /proc.
+ */
+function watchOutsideLoad(): () => number | undefined {
+  const start = cpuTimes();
+  if (!start) return () => undefined;
+  const tracked = new Map<number, { first: number; last: number }>();
+  const sample = (): void => {
+    const pids = [process.pid, ...brokerPids(), ...[...children].map((c) => c.pid ?? -1)];
+    for (const pid of pids) {
+      const t = procTicks(pid);
+      if (t === undefined) continue;
+      const e = tracked.get(pid);
+      if (e) e.last = t;
+      else tracked.set(pid, { first: t, last: t });
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 500);
+  return () => {
+    clearInterval(timer);
+    sample();
+    const end = cpuTimes();
+    if (!end || end.total === start.total) return undefined;
+    let ours = 0;
+    for (const e of tracked.values()) ours += e.last - e.first;
+    return Math.max(0, end.busy - start.busy - ours) / (end.total - start.total);
+  };
+}
+
+const loadDuring = new Map<string, number | undefined>();
+
+// ---------------------------------------------------------------------------------------------
+// Broker objects created by the run (deleted at the end)
+
+const queuesToDelete = new Set<string>();
+const exchangesToDelete = new Set<string>();
+let brokerVersion = '?';
+
+async function cleanupBroker(): Promise<void> {
+  if (queuesToDelete.size === 0 && exchangesToDelete.size === 0) return;
+  let conn: amqp.ChannelModel | undefined;
+  try {
+    conn = await amqp.connect(AMQP_URL);
+    let ch = await conn.createChannel();
+    const attempt = async (op: (c: amqp.Channel) => Promise<unknown>): Promise<void> => {
+      try {
+        await op(ch);
+      } catch {
+        ch = await (conn as amqp.ChannelModel).createChannel();
+      }
+    };
+    for (const q of queuesToDelete) await attempt((c) => c.deleteQueue(q));
+    for (const x of exchangesToDelete) await attempt((c) => c.deleteExchange(x));
+    queuesToDelete.clear();
+    exchangesToDelete.clear();
+  } catch (err) {
+    log(`  cleanup failed: ${(err as Error).message}`);
+  } finally {
+    await conn?.close().catch(() => undefined);
+  }
+}
+
+async function readBrokerVersion(): Promise<void> {
+  try {
+    const conn = await amqp.connect(AMQP_URL);
+    const props = (conn as unknown as { connection: { serverProperties?: { version?: string } } })
+      .connection.serverProperties;
+    brokerVersion = props?.version ?? '?';
+    await conn.close();
+  } catch (err) {
+    throw new Error(`RabbitMQ is not reachable at ${AMQP_URL}: ${(err as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Systems
+
+const results: ModeResult[] = [];
+const failures: string[] = [];
+
+/** Seconds a client may take for its modes: the modes, warm-up, cast drains, start-up. */
+function clientBudget(modes: number): number {
+  return (modes * DURATION + 90) * 1000;
+}
+
+function nodeArgs(name: string, modes: string, variant = 'default'): string[] {
+  return [
+    `--name=${name}`,
+    `--url=${RABBIT_URL}`,
+    `--amqp-url=${AMQP_URL}`,
+    `--duration=${DURATION}`,
+    `--concurrency=${CONCURRENCY}`,
+    `--window=${WINDOW}`,
+    `--modes=${modes}`,
+    `--variant=${variant}`,
+  ];
+}
+
+/** Starts `server`, runs `client` to its RESULT line, stops the server; returns the parsed RESULT. */
+async function serverClient(
+  label: string,
+  server: { cmd: string; argv: string[]; cwd: string } | undefined,
+  client: { cmd: string; argv: string[]; cwd: string; modes: number },
+): Promise<unknown> {
+  let srv: Proc | undefined;
+  let cli: Proc | undefined;
+  try {
+    if (server) {
+      srv = launch(`${label} server`, server.cmd, server.argv, server.cwd);
+      await waitLine(srv, 'READY', 60_000);
+    }
+    cli = launch(`${label} client`, client.cmd, client.argv, client.cwd);
+    const line = await waitLine(cli, 'RESULT ', clientBudget(client.modes));
+    await Promise.race([cli.exited, sleep(10_000)]);
+    return JSON.parse(line.slice('RESULT '.length)) as unknown;
+  } finally {
+    if (cli) await stop(cli);
+    if (srv) await stop(srv);
+  }
+}
+
+const NODE = process.execPath;
+const js = (file: string): string => join(HERE, file);
+
+async function runConductor(): Promise<void> {
+  const name = `${RUN_ID}_ct`;
+  queuesToDelete.add(name).add(`${name}.host-a`);
+  exchangesToDelete.add(name).add(`${name}_fanout`);
+  const modes = 'seq,conc,cast,castpipe';
+  const r = (await serverClient(
+    'conductor-ts',
+    { cmd: NODE, argv: [js('conductor.js'), '--role=server', ...nodeArgs(name, modes)], cwd: ROOT },
+    {
+      cmd: NODE,
+      argv: [js('conductor.js'), '--role=client', ...nodeArgs(name, modes)],
+      cwd: ROOT,
+      modes: 4,
+    },
+  )) as { results: ModeResult[]; replyQueue?: string };
+  if (r.replyQueue) {
+    queuesToDelete.add(r.replyQueue);
+    exchangesToDelete.add(r.replyQueue);
+  }
+  results.push(...r.results);
+}
+
+async function runRaw(): Promise<void> {
+  const variants: [string, string, number][] = [
+    ['default', 'seq,conc,cast,castpipe', 4],
+    ['oslo-style', 'seq,conc', 2],
+  ];
+  for (const [variant, modes, n] of variants) {
+    const name = `${RUN_ID}_raw_${variant}`;
+    queuesToDelete.add(name).add(`${name}_reply`);
+    const r = (await serverClient(
+      `raw amqplib ${variant}`,
+      {
+        cmd: NODE,
+        argv: [js('raw-amqplib.js'), '--role=server', ...nodeArgs(name, modes, variant)],
+        cwd: ROOT,
+      },
+      {
+        cmd: NODE,
+        argv: [js('raw-amqplib.js'), '--role=client', ...nodeArgs(name, modes, variant)],
+        cwd: ROOT,
+        modes: n,
+      },
+    )) as { results: ModeResult[] };
+    results.push(...r.results);
+  }
+}
+
+function moleculerNames(ns: string): void {
+  const prefix = `MOL-${ns}`;
+  for (const node of [`${ns}-server`, `${ns}-client`]) {
+    for (const cmd of ['REQ', 'RES', 'EVENT', 'INFO', 'DISCOVER', 'DISCONNECT', 'HEARTBEAT']) {
+      queuesToDelete.add(`${prefix}.${cmd}.${node}`);
+    }
+    for (const cmd of ['PING', 'PONG']) queuesToDelete.add(`${prefix}.${cmd}.${node}`);
+  }
+  for (const cmd of ['DISCOVER', 'INFO', 'DISCONNECT', 'HEARTBEAT', 'PING', 'PONG', 'EVENT']) {
+    exchangesToDelete.add(`${prefix}.${cmd}`);
+  }
+}
+
+async function runMoleculer(): Promise<void> {
+  const variants: [string, string, number][] = [
+    ['default', 'seq,conc', 2],
+    ['tuned', 'seq,conc', 2],
+  ];
+  for (const [variant, modes, n] of variants) {
+    const ns = `${RUN_ID}_mol_${variant}`;
+    moleculerNames(ns);
+    const r = (await serverClient(
+      `moleculer ${variant}`,
+      {
+        cmd: NODE,
+        argv: [js('moleculer-peer.js'), '--role=server', ...nodeArgs(ns, modes, variant)],
+        cwd: ROOT,
+      },
+      {
+        cmd: NODE,
+        argv: [js('moleculer-peer.js'), '--role=client', ...nodeArgs(ns, modes, variant)],
+        cwd: ROOT,
+        modes: n,
+      },
+    )) as { results: ModeResult[] };
+    results.push(...r.results);
+  }
+}
+
+async function runNest(): Promise<void> {
+  const name = `${RUN_ID}_nest`;
+  queuesToDelete.add(name);
+  const modes = 'seq,conc,cast,castpipe';
+  const r = (await serverClient(
+    'nestjs',
+    {
+      cmd: NODE,
+      argv: [join(ROOT, 'bench/rpc/nest-server.mjs'), `--name=${name}`, `--amqp-url=${AMQP_URL}`],
+      cwd: ROOT,
+    },
+    { cmd: NODE, argv: [js('nest-client.js'), ...nodeArgs(name, modes)], cwd: ROOT, modes: 4 },
+  )) as { results: ModeResult[] };
+  results.push(...r.results);
+}
+
+interface OsloResult {
+  mode: string;
+  count: number;
+  seconds: number;
+  per_s: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  max_ms?: number;
+  errors?: number;
+  server_handled?: number;
+  end_to_end_per_s?: number;
+}
+
+async function runOslo(): Promise<void> {
+  const name = `${RUN_ID}_oslo`;
+  queuesToDelete.add(name).add(`${name}.host-a`);
+  exchangesToDelete.add(name);
+  const py = args.python;
+  const r = (await serverClient(
+    'oslo.messaging',
+    {
+      cmd: py,
+      argv: [
+        join(INTEROP, 'rpc_server.py'),
+        `--url=${RABBIT_URL}`,
+        `--exchange=${name}`,
+        `--topic=${name}`,
+        '--server=host-a',
+        '--executor=threading',
+      ],
+      cwd: INTEROP,
+    },
+    {
+      cmd: py,
+      argv: [
+        join(INTEROP, 'bench.py'),
+        `--url=${RABBIT_URL}`,
+        `--exchange=${name}`,
+        `--topic=${name}`,
+        `--duration=${DURATION}`,
+        `--concurrency=${CONCURRENCY}`,
+        '--modes=seq,conc,cast',
+        '--label=threading',
+      ],
+      cwd: INTEROP,
+      modes: 3,
+    },
+  )) as OsloResult[];
+  for (const o of r) {
+    const m: ModeResult = {
+      system: 'oslo.messaging (Python)',
+      variant: 'threading executor',
+      mode: o.mode,
+      count: o.count,
+      seconds: o.seconds,
+      rate: o.per_s,
+      p50: o.p50_ms ?? NaN,
+      p99: o.p99_ms ?? NaN,
+      max: o.max_ms ?? NaN,
+      errors: o.errors ?? 0,
+    };
+    if (o.server_handled !== undefined) m.handled = o.server_handled;
+    if (o.end_to_end_per_s !== undefined) m.handledRate = o.end_to_end_per_s;
+    results.push(m);
+  }
+}
+
+async function runMemory(): Promise<void> {
+  const name = `${RUN_ID}_mem`;
+  const r = (await serverClient('memory', undefined, {
+    cmd: NODE,
+    argv: [js('conductor.js'), '--role=memory', ...nodeArgs(name, 'seq,conc')],
+    cwd: ROOT,
+    modes: 2,
+  })) as { results: ModeResult[] };
+  results.push(...r.results);
+}
+
+const RUNNERS: Record<string, () => Promise<void>> = {
+  conductor: runConductor,
+  raw: runRaw,
+  moleculer: runMoleculer,
+  nest: runNest,
+  oslo: runOslo,
+  memory: runMemory,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function versionOf(pkg: string): string {
+  try {
+    const file = join(ROOT, 'node_modules', pkg, 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version ?? '?';
+  } catch {
+    return '?';
+  }
+}
+
+function osloVersion(): string {
+  try {
+    return execFileSync(
+      args.python,
+      ['-c', 'import importlib.metadata as m; print(m.version("oslo.messaging"))'],
+      { encoding: 'utf8', timeout: 15_000 },
+    ).trim();
+  } catch {
+    return '?';
+  }
+}
+
+const num = (v: number | undefined, d: number): string =>
+  v === undefined || !Number.isFinite(v) ? '' : fmt(v, d);
+
+function table(): string {
+  const rows = results.map((r) => [
+    r.system,
+    r.variant,
+    r.mode,
+    num(r.rate, 0),
+    num(r.p50, 2),
+    num(r.p99, 2),
+    num(r.max, 1),
+    r.handledRate === undefined ? '' : `${fmt(r.handledRate, 0)} (${fmt(r.handled ?? 0, 0)})`,
+    String(r.errors),
+  ]);
+  return markdownTable(
+    [
+      'system',
+      'variant',
+      'mode',
+      ' rate /s',
+      ' p50 ms',
+      ' p99 ms',
+      ' max ms',
+      ' server handled /s (count)',
+      ' errors',
+    ],
+    rows,
+  );
+}
+
+function find(system: string, mode: string, variant?: string): ModeResult | undefined {
+  return results.find(
+    (r) => r.system.startsWith(system) && r.mode === mode && (!variant || r.variant === variant),
+  );
+}
+
+function targets(): string[] {
+  const conc = `conc${CONCURRENCY}`;
+  const out: string[] = [];
+  const verdict = (ok: boolean): string => (ok ? '**MET**' : '**NOT MET**');
+  const ct = (mode: string) => find('conductor-ts rabbit', mode);
+  for (const mode of ['seq', conc]) {
+    const a = ct(mode);
+    const raw = find('raw amqplib', mode, 'default');
+    if (a && raw) {
+      const ratio = a.rate / raw.rate;
+      out.push(
+        `- conductor-ts ${mode} ≥ 90 % of raw amqplib: ${fmt(a.rate, 0)} / ${fmt(raw.rate, 0)} = ${fmt(100 * ratio, 0)} % → ${verdict(ratio >= 0.9)}`,
+      );
+      const ref = find('raw amqplib', mode, 'oslo-style');
+      if (ref) {
+        out.push(
+          `  - (reference) raw amqplib speaking oslo's delivery protocol reaches ${fmt(ref.rate, 0)} /s = ${fmt((100 * ref.rate) / raw.rate, 0)} % of raw; conductor-ts is at ${fmt((100 * a.rate) / ref.rate, 0)} % of that`,
+        );
+      }
+    }
+  }
+  for (const [peer, label] of [
+    ['moleculer', 'moleculer (default)'],
+    ['NestJS', 'NestJS (default)'],
+  ] as const) {
+    for (const mode of ['seq', conc]) {
+      const a = ct(mode);
+      const b = find(peer, mode, 'default');
+      if (a && b) {
+        out.push(
+          `- conductor-ts ahead of ${label} at ${mode}: ${fmt(a.rate, 0)} vs ${fmt(b.rate, 0)} /s → ${verdict(a.rate > b.rate)}`,
+        );
+      }
+    }
+  }
+  for (const mode of ['seq', conc]) {
+    const a = ct(mode);
+    const tuned = find('moleculer', mode, 'tuned');
+    if (a && tuned) {
+      out.push(
+        `- (information) conductor-ts vs moleculer tuned (prefetch 64, noDelay) at ${mode}: ${fmt(a.rate, 0)} vs ${fmt(tuned.rate, 0)} /s`,
+      );
+    }
+  }
+  const oslo = find('oslo.messaging', 'cast');
+  if (oslo) {
+    for (const mode of ['cast', 'cast pipelined']) {
+      const a = ct(mode);
+      if (!a) continue;
+      const ratio = a.rate / oslo.rate;
+      const handled =
+        a.handledRate !== undefined ? `; server handled ${fmt(a.handledRate, 0)} /s` : '';
+      out.push(
+        `- conductor-ts ${mode === 'cast' ? 'awaited casts' : `pipelined casts (window ${WINDOW})`} ≥ 10× oslo.messaging casts: ${fmt(a.rate, 0)} vs ${fmt(oslo.rate, 0)} /s = ${fmt(ratio, 1)}×${handled} → ${verdict(ratio >= 10)}`,
+      );
+    }
+  }
+  for (const mode of ['seq', conc]) {
+    const m = find('conductor-ts memory', mode);
+    if (m) {
+      out.push(
+        `- conductor-ts memory:// ${mode} ≥ 300,000 calls/s: ${fmt(m.rate, 0)} /s → ${verdict(m.rate >= 300_000)}`,
+      );
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Attempt {
+  ok: boolean;
+  from: number;
+  count: number;
+  before: number | undefined;
+  outside: number | undefined;
+}
+
+/** One run of a system: wait for quiet, run, measure the outside load, clean the broker. */
+async function runSystem(system: string): Promise<Attempt> {
+  const before = await waitQuiet();
+  const from = results.length;
+  const outside = watchOutsideLoad();
+  let ok = true;
+  try {
+    await (RUNNERS[system] as () => Promise<void>)();
+  } catch (err) {
+    ok = false;
+    failures.push(`${system}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+    log(`  FAILED: ${(err as Error).message}`);
+    await killAll();
+  }
+  const during = outside();
+  if (during !== undefined && during > 0.1) {
+    log(`  warning: other work used ${(100 * during).toFixed(0)} % of the machine meanwhile`);
+  }
+  await cleanupBroker();
+  return { ok, from, count: results.length - from, before, outside: during };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await readBrokerVersion();
+  log(
+    `RPC benchmark ${RUN_ID}: systems ${SYSTEMS.join(', ')}; ${DURATION} s per mode, concurrency ${CONCURRENCY}, cast window ${WINDOW}`,
+  );
+  for (const system of SYSTEMS) {
+    if (interrupted) break;
+    const t0 = Date.now();
+    log(`- ${system}`);
+    let attempt = await runSystem(system);
+    const took = (Date.now() - t0) / 1000;
+    // On a shared box: run a system again once when other work took more than 15 % of the machine
+    // meanwhile, if that keeps the whole run near its 5 minutes; keep the quieter attempt.
+    if (
+      RETRIES > 0 &&
+      !interrupted &&
+      attempt.outside !== undefined &&
+      attempt.outside > 0.15 &&
+      (Date.now() - started) / 1000 + took < RETRY_BUDGET
+    ) {
+      log(`  running ${system} again (outside load ${(100 * attempt.outside).toFixed(0)} %)`);
+      const again = await runSystem(system);
+      if (again.ok && (again.outside ?? 1) < attempt.outside) {
+        results.splice(attempt.from, attempt.count);
+        attempt = again;
+      } else {
+        results.splice(again.from, again.count);
+      }
+    }
+    loadBefore.set(system, attempt.before);
+    loadDuring.set(system, attempt.outside);
+    log(`  (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const cpu = cpus();
+  const lines = [
+    `RPC benchmark, ${new Date().toISOString()} — run ${RUN_ID}`,
+    '',
+    `Machine: ${cpu.length} cores (${cpu[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; RabbitMQ ${brokerVersion} on ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}; amqplib ${versionOf('amqplib')}, moleculer ${versionOf('moleculer')}, @nestjs/microservices ${versionOf('@nestjs/microservices')}, oslo.messaging ${SYSTEMS.includes('oslo') ? osloVersion() : '-'}.`,
+    `Per mode ${DURATION} s, concurrency ${CONCURRENCY}, cast window ${WINDOW}; 50 warm-up calls per client; whole run ${seconds.toFixed(0)} s.`,
+    `Outside load (share of the 2 cores used by other processes than the benchmark's and the broker's) while each system ran: ${[
+      ...loadDuring,
+    ]
+      .map(([s, b]) => `${s} ${b === undefined ? '?' : `${(100 * b).toFixed(0)} %`}`)
+      .join(', ')} (machine busy in the second before: ${[...loadBefore]
+      .map(([s, b]) => `${s} ${b === undefined ? '?' : `${(100 * b).toFixed(0)} %`}`)
+      .join(', ')}).`,
+    '',
+    table(),
+    '',
+    'Targets (conductor-ts at defaults):',
+    ...targets(),
+  ];
+  if (failures.length > 0) lines.push('', 'Failed systems:', ...failures.map((f) => `- ${f}`));
+  console.log(lines.join('\n'));
+  if (args.json) writeFileSync(args.json, JSON.stringify({ runId: RUN_ID, results }, null, 2));
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    void killAll().then(() => cleanupBroker());
+  });

@@ -1,0 +1,144 @@
+/**
+ * Raw amqplib request/reply, the floor of the RPC benchmark.
+ *
+ *   --role server   consumes queue `N` and replies; counts echoes
+ *   --role client   calls (and confirmed casts, on a confirm channel) against it
+ *
+ * `--variant default`: no envelope, no publisher confirms on calls, no acks, RabbitMQ direct
+ * reply-to (`amq.rabbitmq.reply-to`), correlation by `correlationId`, one connection per side.
+ *
+ * `--variant oslo-style` (a reference, not a peer): the same body, but the delivery protocol an
+ * oslo.messaging-compatible driver must speak — requests and replies published on confirm channels
+ * of a separate publishing connection (replies `mandatory`, both persistent as oslo sends them),
+ * a named reply queue consumed with acks, the server acking each request before handling it under
+ * a prefetch of 64. What this variant loses against `default` is the protocol's cost, not a
+ * library's.
+ *
+ * The body is the same JSON the other peers carry: `{method, args, ctx, id}` with the 23-key context.
+ */
+import amqp from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import {
+  main,
+  type PeerArgs,
+  peerArgs,
+  runModes,
+  tackerContextDict,
+  untilSignal,
+} from './common.js';
+
+const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+interface Request {
+  method: string;
+  args: { value?: unknown };
+  id?: string;
+  replyQ?: string;
+}
+
+async function server(a: PeerArgs): Promise<void> {
+  const oslo = a.variant === 'oslo-style';
+  const conn = await amqp.connect(a.amqpUrl, oslo ? { noDelay: true } : {});
+  const pubConn = oslo ? await amqp.connect(a.amqpUrl, { noDelay: true }) : conn;
+  const ch = await conn.createChannel();
+  const pub: ConfirmChannel | undefined = oslo ? await pubConn.createConfirmChannel() : undefined;
+  await ch.assertQueue(a.name, { durable: false, autoDelete: true });
+  if (oslo) await ch.prefetch(64, true);
+  let echoes = 0;
+  await ch.consume(
+    a.name,
+    (msg) => {
+      if (!msg) return;
+      if (oslo) ch.ack(msg);
+      const req = JSON.parse(msg.content.toString('utf8')) as Request;
+      let result: unknown = null;
+      if (req.method === 'echo') {
+        echoes++;
+        result = req.args.value;
+      } else if (req.method === 'stats') {
+        result = { echo: echoes };
+      }
+      const { replyTo, correlationId } = msg.properties as {
+        replyTo?: string;
+        correlationId?: string;
+      };
+      const to = req.replyQ ?? replyTo;
+      if (!to) return;
+      const body = Buffer.from(JSON.stringify({ result, id: req.id }));
+      if (pub) pub.publish('', to, body, { mandatory: true, persistent: true }, () => undefined);
+      else ch.sendToQueue(to, body, { correlationId });
+    },
+    { noAck: !oslo },
+  );
+  console.log(`READY raw-amqplib queue=${a.name} variant=${a.variant}`);
+  await untilSignal();
+  await conn.close();
+  if (pubConn !== conn) await pubConn.close();
+}
+
+async function client(a: PeerArgs): Promise<void> {
+  const oslo = a.variant === 'oslo-style';
+  const conn = await amqp.connect(a.amqpUrl, oslo ? { noDelay: true } : {});
+  const pubConn = oslo ? await amqp.connect(a.amqpUrl, { noDelay: true }) : conn;
+  const ch = await conn.createChannel();
+  const pub: ConfirmChannel | undefined = oslo ? await pubConn.createConfirmChannel() : undefined;
+  const confirm = await pubConn.createConfirmChannel();
+  const pending = new Map<string, (result: unknown) => void>();
+  const onReply = (msg: ConsumeMessage | null): void => {
+    if (!msg) return;
+    if (oslo) ch.ack(msg);
+    const r = JSON.parse(msg.content.toString('utf8')) as { result: unknown; id?: string };
+    const id = r.id ?? (msg.properties.correlationId as string);
+    const done = pending.get(id);
+    if (!done) return;
+    pending.delete(id);
+    done(r.result);
+  };
+  let replyQ = DIRECT_REPLY_TO;
+  if (oslo) {
+    replyQ = `${a.name}_reply`;
+    await ch.assertQueue(replyQ, { durable: false, autoDelete: true, exclusive: true });
+    await ch.consume(replyQ, onReply, { noAck: false });
+  } else {
+    // Direct reply-to: consume the pseudo-queue (noAck) on the channel that publishes the requests.
+    await ch.consume(DIRECT_REPLY_TO, onReply, { noAck: true });
+  }
+  const ctx = tackerContextDict();
+  let next = 0;
+  const request = (method: string, args: Record<string, unknown>): Promise<unknown> =>
+    new Promise((resolve) => {
+      const id = String(next++);
+      pending.set(id, resolve);
+      if (pub) {
+        const body = Buffer.from(JSON.stringify({ method, args, ctx, id, replyQ }));
+        pub.publish('', a.name, body, { persistent: true }, () => undefined);
+      } else {
+        const body = Buffer.from(JSON.stringify({ method, args, ctx, id }));
+        ch.sendToQueue(a.name, body, { replyTo: replyQ, correlationId: id });
+      }
+    });
+  const castBody = (): Buffer =>
+    Buffer.from(JSON.stringify({ method: 'echo', args: { value: 'x' }, ctx }));
+  try {
+    await runModes(a, 'raw amqplib', {
+      call: () => request('echo', { value: 'x' }),
+      // The cast floor: publish on a confirm channel, resolved by the broker's confirm.
+      cast: () =>
+        new Promise<void>((resolve, reject) => {
+          confirm.sendToQueue(a.name, castBody(), { contentType: 'application/json' }, (err) =>
+            err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+          );
+        }),
+      handled: async () => ((await request('stats', {})) as { echo: number }).echo,
+    });
+  } finally {
+    await conn.close();
+    if (pubConn !== conn) await pubConn.close();
+  }
+}
+
+main(async () => {
+  const a = peerArgs();
+  if (a.role === 'server') return server(a);
+  return client(a);
+});
