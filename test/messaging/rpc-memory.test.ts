@@ -6,6 +6,7 @@ import {
   getRpcServer,
   getRpcTransport,
   InvalidTarget,
+  MessageDeliveryFailure,
   MessagingTimeout,
   NoSuchMethod,
   RemoteError,
@@ -279,6 +280,21 @@ describe('RPC over memory://', () => {
       .catch((e: unknown) => e);
     await clock.advance(2);
     expect(await lost).toBeInstanceOf(MessagingTimeout);
+  });
+
+  it('close() fails the calls still waiting, and later sends, with MessageDeliveryFailure', async () => {
+    const { transport } = await setup();
+    const client = new RpcClient(
+      transport,
+      { topic: 'conductor', server: 'nobody' },
+      { timeout: 60 },
+    );
+    const waiting = [client.call(ctx, 'a'), client.call(ctx, 'b')].map((p) =>
+      p.catch((e: unknown) => e),
+    );
+    await transport.close();
+    for (const e of await Promise.all(waiting)) expect(e).toBeInstanceOf(MessageDeliveryFailure);
+    await expect(client.call(ctx, 'c')).rejects.toBeInstanceOf(MessageDeliveryFailure);
   });
 
   it('checks targets, versions and arguments before sending', async () => {

@@ -25,6 +25,41 @@ interface PendingCall {
   settle(resultJson: string | null, failure: string | null): void;
   fail(err: Error): void;
   heartbeat(): void;
+  /** Intrusive list links: calls still waiting for a reply (a Set's delete was a hot spot). */
+  prev: PendingCall | undefined;
+  next: PendingCall | undefined;
+  waiting: boolean;
+}
+
+/** The calls waiting for a reply, as an intrusive doubly linked list. */
+class PendingCalls {
+  #head: PendingCall | undefined;
+
+  add(c: PendingCall): void {
+    c.waiting = true;
+    c.prev = undefined;
+    c.next = this.#head;
+    if (this.#head) this.#head.prev = c;
+    this.#head = c;
+  }
+
+  /** Unlinks `c`; false if it was not waiting (already answered or timed out). */
+  remove(c: PendingCall): boolean {
+    if (!c.waiting) return false;
+    c.waiting = false;
+    if (c.prev) c.prev.next = c.next;
+    else this.#head = c.next;
+    if (c.next) c.next.prev = c.prev;
+    c.prev = c.next = undefined;
+    return true;
+  }
+
+  /** Every waiting call, unlinked. */
+  drain(): PendingCall[] {
+    const out: PendingCall[] = [];
+    for (let c = this.#head; c; c = c.next) out.push(c);
+    return out;
+  }
 }
 
 interface Consumer {
@@ -91,7 +126,7 @@ export class MemoryDriver implements Driver {
   readonly #bus: MemoryBus;
   readonly #exchange: string;
   readonly #deadlines: DeadlineQueue;
-  readonly #pending = new Set<PendingCall>();
+  readonly #pending = new PendingCalls();
   readonly #idPrefix = randomUUID().replace(/-/g, '').slice(0, 20);
   #nextId = 0;
   #closed = false;
@@ -129,23 +164,26 @@ export class MemoryDriver implements Driver {
       const call: PendingCall = {
         callMonitorTimeout: monitor,
         settle: (resultJson, failure) => {
-          if (!this.#pending.delete(call)) return; // late reply after a timeout: dropped
+          if (!this.#pending.remove(call)) return; // late reply after a timeout: dropped
           cancelTimeout();
           cancelMonitor?.();
           if (failure !== null) reject(deserializeRemoteException(failure));
           else resolve(parseWireJson(resultJson ?? 'null'));
         },
         fail: (err) => {
-          if (!this.#pending.delete(call)) return;
+          if (!this.#pending.remove(call)) return;
           cancelTimeout();
           cancelMonitor?.();
           reject(err);
         },
         heartbeat: () => {
-          if (!this.#pending.has(call) || monitor === undefined) return;
+          if (!call.waiting || monitor === undefined) return;
           cancelMonitor?.();
           cancelMonitor = this.#deadlines.add(monitor, expire);
         },
+        prev: undefined,
+        next: undefined,
+        waiting: false,
       };
       const expire = (): void =>
         call.fail(new MessagingTimeout(`Timed out waiting for a reply to message ID ${msgId}`));
@@ -233,8 +271,7 @@ export class MemoryDriver implements Driver {
   async close(): Promise<void> {
     this.#closed = true;
     this.#deadlines.clear();
-    for (const call of [...this.#pending])
+    for (const call of this.#pending.drain())
       call.fail(new MessageDeliveryFailure('Transport closed while waiting for a reply'));
-    this.#pending.clear();
   }
 }

@@ -163,6 +163,7 @@ export class ManagedConnection {
       let conn: ChannelModel;
       try {
         conn = await this.#open(endpoint);
+        coalesceWrites(conn);
       } catch (err) {
         failures++;
         const delay = retryDelay(o, failures);
@@ -310,4 +311,38 @@ export function withTimeout<T>(p: Promise<T>, seconds: number): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * amqplib writes every frame with its own socket write; under load that is one syscall per frame.
+ * Corking the socket on the first write of an event-loop turn and uncorking on the next tick sends a
+ * turn's frames in one `writev`, without delaying any of them past the current turn.
+ */
+function coalesceWrites(conn: ChannelModel): void {
+  const stream = (
+    conn as unknown as {
+      connection?: {
+        stream?: NodeJS.WritableStream & {
+          cork?: () => void;
+          uncork?: () => void;
+          write: (...a: unknown[]) => boolean;
+        };
+      };
+    }
+  ).connection?.stream;
+  if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
+  const write = stream.write.bind(stream);
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    stream.uncork?.();
+  };
+  stream.write = (...args: unknown[]): boolean => {
+    if (!corked) {
+      corked = true;
+      stream.cork?.();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  };
 }

@@ -14,6 +14,7 @@ import type {
   SendOptions,
 } from '../../driver.js';
 import { encodeEnvelope } from '../../envelope.js';
+import { encodeRequestBody } from './encode.js';
 import { deserializeRemoteException } from '../../failure.js';
 import type { Target } from '../../target.js';
 import type { ConnectionConfig } from './connection.js';
@@ -94,12 +95,17 @@ export class RabbitDriver implements Driver {
     };
   }
 
-  /** The request as oslo writes it: request keys, then driver keys, then `_context_*`. */
-  #request(
+  /**
+   * The request body as oslo writes it: request keys, then driver keys, then `_context_*` — the
+   * envelope of {@link encodeEnvelope}, byte for byte. The `_context_*` part, already escaped for the
+   * outer JSON, is cached per frozen context dict (the default serializer's), so a client sending
+   * with the same context encodes it once.
+   */
+  #encodeRequest(
     message: Record<string, unknown>,
     ctxt: Record<string, unknown>,
     call: { msgId: string; callMonitorTimeout: number | undefined } | undefined,
-  ): Record<string, unknown> {
+  ): string {
     const m: Record<string, unknown> = {};
     for (const k of REQUEST_KEYS) if (message[k] !== undefined) m[k] = message[k];
     for (const [k, v] of Object.entries(message))
@@ -110,8 +116,7 @@ export class RabbitDriver implements Driver {
       m['_timeout'] = call.callMonitorTimeout ?? null;
     }
     m['_unique_id'] = uuidHex();
-    for (const [k, v] of Object.entries(ctxt)) m[`_context_${k}`] = v;
-    return m;
+    return encodeRequestBody(m, ctxt);
   }
 
   #route(target: Target): {
@@ -145,7 +150,7 @@ export class RabbitDriver implements Driver {
     if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
     const route = this.#route(target);
     if (!options.waitForReply) {
-      const body = encodeEnvelope(this.#request(message, ctxt, undefined));
+      const body = this.#encodeRequest(message, ctxt, undefined);
       await this.#publisher.publish({
         ...route,
         body,
@@ -167,9 +172,7 @@ export class RabbitDriver implements Driver {
     const monitor = options.callMonitorTimeout;
     await this.#replies.ensure(deadline);
     const msgId = uuidHex();
-    const body = encodeEnvelope(
-      this.#request(message, ctxt, { msgId, callMonitorTimeout: monitor }),
-    );
+    const body = this.#encodeRequest(message, ctxt, { msgId, callMonitorTimeout: monitor });
     return new Promise<unknown>((resolve, reject) => {
       let done = false;
       let cancelTimeout: (() => void) | undefined;
