@@ -7,5 +7,6 @@ export { Manager, type ManagerClass, type ManagerOptions } from './manager.js';
 export { Service, type ServiceOptions, type PeriodicMode } from './service.js';
 export type { ServiceBase } from './service-base.js';
 export { importClass, type AnyClass } from './import-class.js';
+export { ReloadableService } from './reloadable.js';
 export { ImportClassError } from '../core/errors.js';
 export * from './launcher.js';

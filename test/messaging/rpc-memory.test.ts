@@ -98,6 +98,36 @@ describe('RPC over memory://', () => {
     expect(await client.call(ctx, 'nothing')).toBeNull();
   });
 
+  it('returns results exactly as JSON would carry them', async () => {
+    const { transport } = await setup();
+    class Values {
+      value(_c: RequestContext, args: { kind: string }): unknown {
+        const values: Record<string, unknown> = {
+          nan: Number.NaN,
+          inf: Infinity,
+          negzero: -0,
+          undef: undefined,
+          num: 1.5,
+          str: 's',
+          t: true,
+          date: new Date(0),
+        };
+        return values[args.kind];
+      }
+    }
+    await serve(transport, 'host-a', [new Values()]);
+    const client = new RpcClient(transport, { topic: 'conductor' });
+    const got = async (kind: string) => client.call(ctx, 'value', { kind });
+    expect(await got('nan')).toBeNull();
+    expect(await got('inf')).toBeNull();
+    expect(Object.is(await got('negzero'), 0)).toBe(true);
+    expect(await got('undef')).toBeNull();
+    expect(await got('num')).toBe(1.5);
+    expect(await got('str')).toBe('s');
+    expect(await got('t')).toBe(true);
+    expect(await got('date')).toBe('1970-01-01T00:00:00.000Z');
+  });
+
   it('carries the request context', async () => {
     const { transport } = await setup();
     await serve(transport, 'host-a', [new Conductor()]);

@@ -296,7 +296,9 @@ describe('importClass', () => {
   it('loads module#Class and module:Class from packages and files', async () => {
     const { EventEmitter } = await import('node:events');
     expect(await importClass('node:events#EventEmitter')).toBe(EventEmitter);
-    expect(await importClass('../../src/service/manager.ts#Manager', import.meta.dirname)).toBe(Manager);
+    expect(await importClass('../../src/service/manager.ts#Manager', import.meta.dirname)).toBe(
+      Manager,
+    );
     expect(
       await importClass('./manager.ts:Manager', `${import.meta.dirname}/../../src/service`),
     ).toBe(Manager);
@@ -315,5 +317,27 @@ describe('importClass', () => {
     await expect(importClass('node:os#EOL')).rejects.toThrow(/is not a class \(it is string\)/);
     await expect(importClass('')).rejects.toBeInstanceOf(ImportClassError);
     await expect(importClass('#X')).rejects.toThrow(/No module/);
+  });
+});
+
+describe('ReloadableService', () => {
+  it('rebuilds the service from its factory on reset, so new options take effect', async () => {
+    const { ReloadableService } = await import('../../src/service/index.js');
+    const built: string[] = [];
+    let version = 'v1';
+    const fake = (v: string) => ({
+      start: async () => void built.push(`start ${v}`),
+      stop: async () => void built.push(`stop ${v}`),
+      wait: async () => undefined,
+      reset: () => void built.push(`reset ${v}`),
+    });
+    const s = await ReloadableService.create(() => fake(version));
+    await s.start();
+    version = 'v2';
+    await s.stop();
+    await s.wait();
+    await s.reset();
+    await s.start();
+    expect(built).toEqual(['start v1', 'stop v1', 'reset v1', 'start v2']);
   });
 });

@@ -8,6 +8,7 @@ import {
 import {
   isWorkerProcess,
   launch,
+  ReloadableService,
   type ManagerClass,
   type PeriodicMode,
   Service,
@@ -123,11 +124,19 @@ Examples:
         );
         if (conf.getDefault<boolean>('log_options')) conf.logOptValues(log, 'debug');
       }
-      const launcher = launch(conf, () => Service.create(options), {
-        workers: opts.workers,
-        exit: ctx.io.exit,
-        ...(ctx.io.signalTarget ? { signalTarget: ctx.io.signalTarget } : {}),
-      });
+      // Rebuilt from the configuration on every SIGHUP restart, so reloaded options take effect.
+      const launcher = launch(
+        conf,
+        () =>
+          ReloadableService.create(() =>
+            Service.create(serviceOptionsFromConfig(conf, opts.topic, cls as ManagerClass)),
+          ),
+        {
+          workers: opts.workers,
+          exit: ctx.io.exit,
+          ...(ctx.io.signalTarget ? { signalTarget: ctx.io.signalTarget } : {}),
+        },
+      );
       ctx.exitCode = await launcher.wait();
     });
 }

@@ -12,6 +12,31 @@ import { deserializeRemoteException } from '../failure.js';
 import { parseWireJson } from '../json.js';
 import type { Target } from '../target.js';
 
+/** A reply's result as the wire would carry it: JSON text, or a primitive JSON maps to itself. */
+interface WireResult {
+  readonly json: string | undefined;
+  readonly value: unknown;
+}
+
+const NULL_RESULT: WireResult = { json: undefined, value: null };
+
+/**
+ * Strings, booleans, null and finite numbers come out of JSON as they went in, so they skip the round
+ * trip; anything else is serialized here (throwing if it cannot travel) and parsed by the caller.
+ */
+function toWire(result: unknown): WireResult {
+  if (result === null || result === undefined) return NULL_RESULT;
+  const t = typeof result;
+  if (
+    t === 'string' ||
+    t === 'boolean' ||
+    (t === 'number' && Number.isFinite(result) && !Object.is(result, -0))
+  ) {
+    return { json: undefined, value: result };
+  }
+  return { json: JSON.stringify(result) ?? 'null', value: undefined };
+}
+
 interface Delivery {
   /** JSON text of the request fields: what would be on the wire. */
   readonly body: string;
@@ -21,8 +46,8 @@ interface Delivery {
 
 interface PendingCall {
   readonly callMonitorTimeout: number | undefined;
-  /** `resultJson` is the result as JSON text (what the wire would carry). */
-  settle(resultJson: string | null, failure: string | null): void;
+  /** The result as it comes off the wire: JSON text, or a value JSON maps to itself. */
+  settle(result: WireResult, failure: string | null): void;
   fail(err: Error): void;
   heartbeat(): void;
   /** Intrusive list links: calls still waiting for a reply (a Set's delete was a hot spot). */
@@ -163,12 +188,12 @@ export class MemoryDriver implements Driver {
       const monitor = options.callMonitorTimeout;
       const call: PendingCall = {
         callMonitorTimeout: monitor,
-        settle: (resultJson, failure) => {
+        settle: (result, failure) => {
           if (!this.#pending.remove(call)) return; // late reply after a timeout: dropped
           cancelTimeout();
           cancelMonitor?.();
           if (failure !== null) reject(deserializeRemoteException(failure));
-          else resolve(parseWireJson(resultJson ?? 'null'));
+          else resolve(result.json === undefined ? result.value : parseWireJson(result.json));
         },
         fail: (err) => {
           if (!this.#pending.remove(call)) return;
@@ -261,8 +286,7 @@ export class MemoryDriver implements Driver {
       },
       reply: async (result, failure) => {
         // Serialize first: a result JSON cannot carry fails here, in the server, which then replies a failure.
-        const json = failure === null ? (JSON.stringify(result) ?? 'null') : null;
-        d.call?.settle(json, failure);
+        d.call?.settle(failure === null ? toWire(result) : NULL_RESULT, failure);
       },
       heartbeat: async () => d.call?.heartbeat(),
     };
