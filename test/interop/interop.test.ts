@@ -21,6 +21,24 @@ const ready = await requireService(
   'RabbitMQ on 127.0.0.1:5672 and python3-oslo.messaging',
   (await reachable(5672)) && hasOslo(),
 );
+/** Runs one of the Python interop scripts against the given exchange, topic and server. */
+const python = (script: string, n: { exchange: string; topic: string; server: string }) =>
+  spawn(
+    PYTHON,
+    [
+      `${INTEROP}${script}`,
+      '--url',
+      RABBIT_URL,
+      '--exchange',
+      n.exchange,
+      '--topic',
+      n.topic,
+      '--server',
+      n.server,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+
 const names = () => {
   const id = randomUUID().slice(0, 8);
   return { exchange: `tacker-it-${id}`, topic: `conductor-it-${id}`, server: 'host-a' };
@@ -31,23 +49,7 @@ describe.skipIf(!ready)('interop with Python oslo.messaging over RabbitMQ', () =
     const n = names();
     const server = await startReferenceServer({ url: RABBIT_URL, ...n });
     try {
-      const child = spawn(
-        PYTHON,
-        [
-          `${INTEROP}rpc_client.py`,
-          '--url',
-          RABBIT_URL,
-          '--exchange',
-          n.exchange,
-          '--topic',
-          n.topic,
-          '--server',
-          n.server,
-        ],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
+      const child = python('rpc_client.py', n);
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -61,23 +63,7 @@ describe.skipIf(!ready)('interop with Python oslo.messaging over RabbitMQ', () =
 
   it('the TypeScript conformance client passes every case against rpc_server.py', async () => {
     const n = names();
-    const child = spawn(
-      PYTHON,
-      [
-        `${INTEROP}rpc_server.py`,
-        '--url',
-        RABBIT_URL,
-        '--exchange',
-        n.exchange,
-        '--topic',
-        n.topic,
-        '--server',
-        n.server,
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = python('rpc_server.py', n);
     try {
       await new Promise<void>((resolve, reject) => {
         let buf = '';
