@@ -126,16 +126,12 @@ export async function warmUp(fn: () => Promise<unknown>, n: number): Promise<voi
   for (let i = 0; i < n; i++) await fn();
 }
 
-/**
- * `callers` loops sharing `fn`, each back-to-back for `duration` seconds; latency per call.
- * Failed calls are counted as errors and left out of the latencies.
- */
-export async function measureCalls(
-  base: { system: string; variant: string; mode: string },
+/** `loops` back-to-back loops of `fn` for `duration` s: [count, seconds, latencies ms, errors]. */
+async function runLoops(
   fn: () => Promise<unknown>,
   duration: number,
-  callers: number,
-): Promise<ModeResult> {
+  loops: number,
+): Promise<[number, number, number[], number]> {
   const lat: number[] = [];
   let errors = 0;
   const t0 = now();
@@ -151,8 +147,21 @@ export async function measureCalls(
       }
     }
   };
-  await Promise.all(Array.from({ length: callers }, loop));
-  return summarize(base, lat.length, (now() - t0) / 1000, lat, errors);
+  await Promise.all(Array.from({ length: loops }, loop));
+  return [lat.length, (now() - t0) / 1000, lat, errors];
+}
+
+/**
+ * `callers` loops sharing `fn`, each back-to-back for `duration` seconds; latency per call.
+ * Failed calls are counted as errors and left out of the latencies.
+ */
+export async function measureCalls(
+  base: { system: string; variant: string; mode: string },
+  fn: () => Promise<unknown>,
+  duration: number,
+  callers: number,
+): Promise<ModeResult> {
+  return summarize(base, ...(await runLoops(fn, duration, callers)));
 }
 
 /**
@@ -168,30 +177,17 @@ export async function measureCasts(
   handledCount?: () => Promise<number>,
 ): Promise<ModeResult> {
   const before = handledCount ? await handledCount() : 0;
-  const lat: number[] = [];
-  let errors = 0;
   const t0 = now();
-  const end = t0 + duration * 1000;
-  const loop = async (): Promise<void> => {
-    while (now() < end) {
-      const t = now();
-      try {
-        await fn();
-        lat.push(now() - t);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: window }, loop));
-  const r = summarize(base, lat.length, (now() - t0) / 1000, lat, errors);
+  const loops = await runLoops(fn, duration, window);
+  const sent = loops[0];
+  const r = summarize(base, ...loops);
   if (window > 1) r.note = `window ${window}`;
   if (handledCount) {
     const deadline = now() + 60_000;
     let done = 0;
     for (;;) {
       done = (await handledCount()) - before;
-      if (done >= lat.length || now() > deadline) break;
+      if (done >= sent || now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const e2e = (now() - t0) / 1000;
