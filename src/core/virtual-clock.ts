@@ -1,11 +1,11 @@
 import type { Clock } from './clock.js';
 import { ClockBusyError } from './errors.js';
+import { type HeapNode, IndexedHeap } from './heap.js';
 
-interface Sleeper {
+interface Sleeper extends HeapNode {
   readonly at: number;
   readonly seq: number;
   readonly resolve: () => void;
-  cancelled: boolean;
 }
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -22,8 +22,9 @@ export class VirtualClock implements Clock {
   #now: number;
   #seq = 0;
   #advancing = false;
-  // Binary min-heap on (at, seq).
-  readonly #heap: Sleeper[] = [];
+  readonly #sleepers = new IndexedHeap<Sleeper>(
+    (a, b) => a.at < b.at || (a.at === b.at && a.seq < b.seq),
+  );
 
   constructor(start = 0) {
     if (!Number.isFinite(start)) throw new RangeError(`start must be finite, got ${String(start)}`);
@@ -36,13 +37,12 @@ export class VirtualClock implements Clock {
 
   /** Number of sleepers waiting for time to pass. */
   get pending(): number {
-    return this.#heap.filter((s) => !s.cancelled).length;
+    return this.#sleepers.size;
   }
 
   /** When the next sleeper wakes, or `undefined` if none is waiting. */
   nextWakeup(): number | undefined {
-    this.#dropCancelled();
-    return this.#heap[0]?.at;
+    return this.#sleepers.peek()?.at;
   }
 
   sleep(seconds: number, signal?: AbortSignal): Promise<void> {
@@ -50,7 +50,7 @@ export class VirtualClock implements Clock {
     if (!(seconds > 0)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
-        sleeper.cancelled = true;
+        this.#sleepers.remove(sleeper);
         reject(signal?.reason);
       };
       const sleeper: Sleeper = {
@@ -60,10 +60,10 @@ export class VirtualClock implements Clock {
           signal?.removeEventListener('abort', onAbort);
           resolve();
         },
-        cancelled: false,
+        heapIndex: -1,
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#push(sleeper);
+      this.#sleepers.push(sleeper);
     });
   }
 
@@ -85,11 +85,8 @@ export class VirtualClock implements Clock {
     this.#advancing = true;
     try {
       await settle();
-      for (;;) {
-        this.#dropCancelled();
-        const top = this.#heap[0];
-        if (top === undefined || top.at > time) break;
-        this.#pop();
+      for (let top = this.#sleepers.peek(); top && top.at <= time; top = this.#sleepers.peek()) {
+        this.#sleepers.remove(top);
         this.#now = top.at;
         top.resolve();
         await settle();
@@ -99,44 +96,5 @@ export class VirtualClock implements Clock {
     } finally {
       this.#advancing = false;
     }
-  }
-
-  #dropCancelled(): void {
-    while (this.#heap[0]?.cancelled) this.#pop();
-  }
-
-  #less(a: Sleeper, b: Sleeper): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
-  #push(s: Sleeper): void {
-    const h = this.#heap;
-    let i = h.push(s) - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = h[p] as Sleeper;
-      if (!this.#less(s, parent)) break;
-      h[i] = parent;
-      i = p;
-    }
-    h[i] = s;
-  }
-
-  #pop(): void {
-    const h = this.#heap;
-    const last = h.pop();
-    if (last === undefined || h.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const c = r < h.length && this.#less(h[r] as Sleeper, h[l] as Sleeper) ? r : l;
-      const child = h[c] as Sleeper;
-      if (!this.#less(child, last)) break;
-      h[i] = child;
-      i = c;
-    }
-    h[i] = last;
   }
 }
