@@ -6,6 +6,7 @@
 export { type Clock, type RealClockOptions, RealClock, realClock } from './clock.js';
 export { VirtualClock } from './virtual-clock.js';
 export { IndexedHeap, type HeapNode } from './heap.js';
+export { MASK, maskUrlPassword } from './mask.js';
 export * from './errors.js';
 export { FRAMEWORK_BASE, isFrameworkPrototype } from './rpc-hidden.js';
 export {

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidOptionError, maskUrlPassword } from '../core/index.js';
 
 /** One broker address of a transport URL. */
 export interface TransportHost {
@@ -79,7 +79,7 @@ function splitOnce(s: string, sep: string): [string, string | undefined] {
   return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
 }
 
-/** The URL with every password replaced by `***`, for logs and config dumps. */
+/** The URL with every password replaced by `***`, for logs and config dumps (core's `maskUrlPassword`). */
 export function maskTransportUrl(url: string): string {
-  return url.replace(/([^:@/,]+):([^@/,]*)@/g, '$1:***@');
+  return maskUrlPassword(url);
 }
