@@ -7,6 +7,7 @@ import {
   type RequestContext,
 } from '../core/index.js';
 import { type PeriodicInternals, periodicInternals, type PeriodicTasks } from './periodic-tasks.js';
+import { grow } from './task-table.js';
 
 /** Options of {@link ExactScheduler}. */
 export interface ExactSchedulerOptions {
@@ -41,15 +42,6 @@ export interface ScheduledTask {
  * exactly representable for centuries, so intervals are exact, not exact to within a rounding error.
  */
 const quantize = (seconds: number): number => Math.round(seconds * 2 ** 20) / 2 ** 20;
-
-function grow<T extends Float64Array | Uint8Array>(a: T, min: number): T {
-  if (a.length >= min) return a;
-  const next = new (a.constructor as new (n: number) => T)(
-    Math.max(min, Math.ceil(a.length * 1.5)),
-  );
-  next.set(a);
-  return next;
-}
 
 function validate(options: ExactSchedulerOptions): void {
   const { spread, yieldInterval } = options;

@@ -3,9 +3,9 @@ import type { PeriodicTaskFn } from './task-spec.js';
 const IMMEDIATE = 1;
 const EXTERNAL_OK = 2;
 
-function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T, min: number): T {
+/** A typed array at least `min` long (1.5× growth: amortized O(1), little slack at scale). */
+export function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T, min: number): T {
   if (a.length >= min) return a;
-  // 1.5x: less slack than doubling for large tables, still amortized O(1).
   const next = new (a.constructor as new (n: number) => T)(
     Math.max(min, Math.ceil(a.length * 1.5), 8),
   );
