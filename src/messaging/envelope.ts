@@ -43,16 +43,34 @@ export function decodeEnvelope(body: string): Record<string, unknown> {
   return message;
 }
 
-/** Splits `_context_*` keys off a request, as the receiving driver does. */
-export function popContext(message: Record<string, unknown>): Record<string, unknown> {
-  const ctx: Record<string, unknown> = {};
+const CONTEXT_PREFIX = '_context_';
+
+/**
+ * Splits a decoded request in one pass into its fields (without `dropKeys`) and its context (the
+ * `_context_*` entries, unprefixed). Fresh objects: deleting ~27 keys in place would push the
+ * message into dictionary mode. `_context___proto__` is dropped, so it never becomes the context
+ * dict's prototype.
+ */
+export function splitRequest(
+  message: Record<string, unknown>,
+  dropKeys: readonly string[] = [],
+): { message: Record<string, unknown>; ctxt: Record<string, unknown> } {
+  const fields: Record<string, unknown> = {};
+  const ctxt: Record<string, unknown> = {};
   for (const key of Object.keys(message)) {
-    if (key.startsWith('_context_')) {
-      const name = key.slice(9);
-      // `_context___proto__` must not become the dict's prototype.
-      if (name !== '__proto__') ctx[name] = message[key];
-      delete message[key];
+    if (key.startsWith(CONTEXT_PREFIX)) {
+      const name = key.slice(CONTEXT_PREFIX.length);
+      if (name !== '__proto__') ctxt[name] = message[key];
+    } else if (!dropKeys.includes(key)) {
+      fields[key] = message[key];
     }
   }
-  return ctx;
+  return { message: fields, ctxt };
+}
+
+/** Splits `_context_*` keys off a request in place, returning the context. */
+export function popContext(message: Record<string, unknown>): Record<string, unknown> {
+  const { ctxt } = splitRequest(message);
+  for (const key of Object.keys(message)) if (key.startsWith(CONTEXT_PREFIX)) delete message[key];
+  return ctxt;
 }

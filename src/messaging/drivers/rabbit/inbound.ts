@@ -1,5 +1,5 @@
 import { InvalidRpcMessage, MessagingError } from '../../../core/index.js';
-import { decodeEnvelope } from '../../envelope.js';
+import { decodeEnvelope, splitRequest } from '../../envelope.js';
 import { isJsonObject, parseWireJson } from '../../json.js';
 
 /** Where a reply goes: the request's `_msg_id` and `_reply_q`. */
@@ -106,17 +106,7 @@ export function readInbound(content: Buffer, maxSize: number): InboundRequest | 
   }
   const timeout = m['_timeout'];
   const uniqueId = m['_unique_id'];
-  // One pass into fresh objects: deleting ~27 keys would push `m` into dictionary mode.
-  const message: Record<string, unknown> = {};
-  const ctxt: Record<string, unknown> = {};
-  for (const key of Object.keys(m)) {
-    if (key.startsWith('_context_')) {
-      const name = key.slice(9);
-      if (name !== '__proto__') ctxt[name] = m[key]; // never the dict's prototype
-    } else if (!(DRIVER_KEYS as readonly string[]).includes(key)) {
-      message[key] = m[key];
-    }
-  }
+  const { message, ctxt } = splitRequest(m, DRIVER_KEYS);
   return {
     ok: true,
     message,
