@@ -122,6 +122,7 @@ export class Service implements ServiceBase {
   #report: FixedIntervalLoopingCall | undefined;
   #periodic: PeriodicDriver | undefined;
   #stopped: Promise<void> = Promise.resolve();
+  #resolveStopped: (() => void) | undefined;
 
   private constructor(manager: Manager, options: ServiceOptions, host: string) {
     this.manager = manager;
@@ -194,8 +195,6 @@ export class Service implements ServiceBase {
       throw err;
     }
   }
-
-  #resolveStopped: (() => void) | undefined;
 
   async #startRpc(): Promise<void> {
     const t = this.#options.transport;
