@@ -10,7 +10,7 @@ import {
 } from '../core/index.js';
 import { classTasks } from './decorator.js';
 import { DEFAULT_INTERVAL, type PeriodicTaskOptions, validateTaskOptions } from './options.js';
-import { makeTaskSpec, type PeriodicTaskFn } from './task-spec.js';
+import { makeTaskSpec, type PeriodicTaskFn, type TaskSpec } from './task-spec.js';
 import { TaskTable } from './task-table.js';
 
 /** What happened in one run of a task; handed to {@link PeriodicTasksOptions.onTaskRun}. */
@@ -38,6 +38,13 @@ export interface PeriodicTasksOptions {
   logger?: Logger;
   /** Observer called after every run (for metrics). Must not throw; errors are logged. */
   onTaskRun?: (event: TaskRunEvent) => void;
+  /**
+   * Spacing of declared tasks for this instance, by task name, replacing the decorator's (typically
+   * from configuration: oslo evaluated `spacing=CONF.x` at import, which JS modules cannot do). The
+   * decorator's rules apply: 0 means {@link DEFAULT_INTERVAL}, a negative spacing skips the task. A
+   * name that matches no declared task is an error.
+   */
+  spacing?: Readonly<Record<string, number>>;
 }
 
 /** A registered task as {@link PeriodicTasks.periodicTaskInfo} reports it. */
@@ -67,6 +74,42 @@ const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   typeof (v as { then?: unknown }).then === 'function';
 
 let internalsOf: (p: PeriodicTasks) => PeriodicInternals;
+
+/** The declared tasks with the instance's spacing overrides applied (see the `spacing` option). */
+function withSpacing(
+  specs: readonly TaskSpec[],
+  spacing: Readonly<Record<string, number>> | undefined,
+  logger: Logger,
+): readonly TaskSpec[] {
+  if (spacing === undefined) return specs;
+  if (typeof spacing !== 'object' || spacing === null)
+    throw new InvalidOptionError('spacing must be an object of task name to seconds');
+  for (const name of Object.keys(spacing)) {
+    if (!specs.some((s) => s.name === name)) {
+      throw new InvalidOptionError(
+        `spacing: no periodic task named ${name} (declared: ${specs.map((s) => s.name).join(', ') || 'none'})`,
+      );
+    }
+  }
+  const out: TaskSpec[] = [];
+  for (const spec of specs) {
+    if (!Object.hasOwn(spacing, spec.name)) {
+      out.push(spec);
+      continue;
+    }
+    const opts = validateTaskOptions(
+      {
+        spacing: spacing[spec.name],
+        runImmediately: spec.runImmediately,
+        externalProcessOk: spec.externalProcessOk,
+      },
+      `spacing of ${spec.name}`,
+    );
+    const changed = makeTaskSpec(spec.fn, spec.name, opts, logger);
+    if (changed) out.push(changed);
+  }
+  return out;
+}
 
 /** @internal For the exact scheduler only. */
 export function periodicInternals(p: PeriodicTasks): PeriodicInternals {
@@ -109,7 +152,7 @@ export class PeriodicTasks {
     this.#logger = options.logger ?? getLogger('periodic');
     this.#onTaskRun = options.onTaskRun;
     const now = this.#clock.now();
-    for (const spec of classTasks(new.target)) {
+    for (const spec of withSpacing(classTasks(new.target), options.spacing, this.#logger)) {
       this.#table.add(
         spec.name,
         spec.fn,
