@@ -259,3 +259,119 @@ export class NoSuchOptError extends ConfigError {
     this.option = name;
   }
 }
+
+// ---- conductor storage -----------------------------------------------------------------------
+
+/** A `[database] connection` string that is not a supported SQLAlchemy URL; the password is masked. */
+export class DatabaseUrlError extends ConductorError {
+  constructor(message: string) {
+    super('CONDUCTOR_DATABASE_URL', message);
+  }
+}
+
+/** The database could not be opened (folder not creatable, file not openable). */
+export class DatabaseOpenError extends ConductorError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONDUCTOR_DATABASE_OPEN', message, options);
+  }
+}
+
+/** A schema migration failed at open; nothing of it is kept where the database allows (PostgreSQL). */
+export class DatabaseMigrationError extends ConductorError {
+  /** The migration that failed, when one had started. */
+  readonly migration: string | undefined;
+  constructor(message: string, migration?: string, options?: ErrorOptions) {
+    super('CONDUCTOR_DATABASE_MIGRATION', message, options);
+    this.migration = migration;
+  }
+}
+
+/** A store method called after `close()`. */
+export class StoreClosedError extends ConductorError {
+  constructor() {
+    super('CONDUCTOR_STORE_CLOSED', 'The conductor store is closed');
+  }
+}
+
+/** A VIM registration with a bad field (empty name, unusable auth URL, bad id). */
+export class InvalidVimError extends ConductorError {
+  constructor(message: string) {
+    super('CONDUCTOR_VIM_INVALID', message);
+  }
+}
+
+/** A VIM whose id or name is already registered. */
+export class VimExistsError extends ConductorError {
+  /** Which unique field clashed. */
+  readonly field: 'id' | 'name';
+  readonly value: string;
+  constructor(field: 'id' | 'name', value: string, options?: ErrorOptions) {
+    super('CONDUCTOR_VIM_EXISTS', `A VIM with ${field} '${value}' already exists`, options);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/**
+ * No VIM with this id (Tacker's `tacker.extensions.nfvo.VimNotFoundException`). The RPC failure
+ * codec names a remote error by `name` and `static remoteModule`, so both are Tacker's: a Python
+ * peer sees `VimNotFoundException` from `tacker.extensions.nfvo`. Catch it with `instanceof`.
+ */
+export class VimNotFoundError extends ConductorError {
+  /** Module a Python peer looks the class up in (read by the RPC failure codec). */
+  static readonly remoteModule = 'tacker.extensions.nfvo';
+  /** The Tacker class name of this error (also its `name`). */
+  readonly pythonName = 'VimNotFoundException';
+  readonly vimId: string;
+  /** Tacker's keyword arguments, sent as the failure's `kwargs`. */
+  readonly kwargs: { vim_id: string };
+  constructor(vimId: string) {
+    super('CONDUCTOR_VIM_NOT_FOUND', `VIM ${vimId} could not be found`);
+    this.name = this.pythonName;
+    this.vimId = vimId;
+    this.kwargs = { vim_id: vimId };
+  }
+}
+
+/** A VIM status outside `VIM_STATUSES`; the message lists the allowed ones. */
+export class InvalidVimStatusError extends ConductorError {
+  readonly status: unknown;
+  constructor(status: unknown, allowed: readonly string[]) {
+    super(
+      'CONDUCTOR_VIM_INVALID_STATUS',
+      `Invalid VIM status ${JSON.stringify(status) ?? String(status)}; expected one of ${allowed.join(', ')}`,
+    );
+    this.status = status;
+  }
+}
+
+// ---- ops -------------------------------------------------------------------------------------
+
+/** A health check that failed; the message is what the health report shows (never a stack). */
+export class HealthCheckError extends ConductorError {
+  /** Name of the check, e.g. `transport`. */
+  readonly check: string;
+  constructor(check: string, message: string) {
+    super('CONDUCTOR_HEALTH_CHECK', message);
+    this.check = check;
+  }
+}
+
+/** The ops endpoint could not listen on its address (in use, not permitted, not an address here). */
+export class OpsListenError extends ConductorError {
+  /** `host:port` (`[host]:port` for IPv6) the endpoint tried. */
+  readonly address: string;
+  constructor(address: string, message: string, options?: ErrorOptions) {
+    super('CONDUCTOR_OPS_LISTEN', message, options);
+    this.address = address;
+  }
+}
+
+/** An RPC call to the conductor with missing or mistyped arguments; nothing was changed. */
+export class InvalidRpcArgumentError extends ConductorError {
+  constructor(message: string) {
+    super('CONDUCTOR_INVALID_RPC_ARGUMENT', message);
+    // Python peers rebuild it as a builtin ValueError, as a Tacker endpoint's argument check raises.
+    this.name = 'ValueError';
+  }
+}

@@ -1,0 +1,105 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { StoreDialect } from './codec.js';
+
+/** Table where applied migrations are recorded (Kysely's `Migrator` bookkeeping). */
+export const MIGRATION_TABLE = 'conductor_migration';
+/** Kysely's migration lock table. */
+export const MIGRATION_LOCK_TABLE = 'conductor_migration_lock';
+
+/** Column types that differ between the dialects; the DDL below is otherwise shared. */
+function types(dialect: StoreDialect) {
+  const pg = dialect === 'postgres';
+  return {
+    timestamp: pg ? 'timestamptz' : 'text',
+    boolean: pg ? 'boolean' : 'integer',
+    false: pg ? false : 0,
+  } as const;
+}
+
+/** 0001: vims, events, services as in Tacker (snake_case columns). */
+function initial(dialect: StoreDialect): Migration {
+  const t = types(dialect);
+  // `integer primary key autoincrement` on SQLite (never reuses ids); bigserial/serial on PostgreSQL.
+  const serial = (big: boolean) =>
+    dialect === 'postgres' ? (big ? 'bigserial' : 'serial') : 'integer';
+  const autoinc = dialect === 'sqlite';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('vims')
+        .addColumn('id', 'text', (c) => c.primaryKey().notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull().defaultTo('openstack'))
+        .addColumn('auth_url', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('tenant_id', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('is_default', t.boolean, (c) => c.notNull().defaultTo(t.false))
+        .addColumn('created_at', t.timestamp, (c) => c.notNull())
+        .addColumn('updated_at', t.timestamp)
+        .addUniqueConstraint('uq_vims_name', ['name'])
+        .execute();
+      await db.schema
+        .createTable('events')
+        .addColumn('id', serial(true), (c) =>
+          autoinc ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
+        .addColumn('resource_id', 'text', (c) => c.notNull())
+        .addColumn('resource_type', 'text', (c) => c.notNull())
+        .addColumn('resource_state', 'text', (c) => c.notNull())
+        .addColumn('event_type', 'text', (c) => c.notNull())
+        .addColumn('event_details', 'text', (c) => c.notNull())
+        .addColumn('timestamp', t.timestamp, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('ix_events_resource_id_timestamp')
+        .on('events')
+        .columns(['resource_id', 'timestamp'])
+        .execute();
+      await db.schema
+        .createTable('services')
+        .addColumn('id', serial(false), (c) =>
+          autoinc ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('binary', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('report_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('disabled', t.boolean, (c) => c.notNull().defaultTo(t.false))
+        .addColumn('created_at', t.timestamp, (c) => c.notNull())
+        .addColumn('updated_at', t.timestamp)
+        .addUniqueConstraint('uq_services_host_binary', ['host', 'binary'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('services').execute();
+      await db.schema.dropTable('events').execute();
+      await db.schema.dropTable('vims').execute();
+    },
+  };
+}
+
+/** Every migration, by name; names sort in the order they apply. */
+export function conductorMigrations(dialect: StoreDialect): Record<string, Migration> {
+  return { '0001_initial': initial(dialect) };
+}
+
+/** The in-code migration source (no migration files to ship or find at run time). */
+export class ConductorMigrationProvider implements MigrationProvider {
+  constructor(private readonly dialect: StoreDialect) {}
+
+  /** The migrations of this provider's dialect. */
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(conductorMigrations(this.dialect));
+  }
+}
+
+/** A Kysely `Migrator` over the conductor migrations and bookkeeping tables. */
+export function conductorMigrator<DB>(db: Kysely<DB>, dialect: StoreDialect): Migrator {
+  return new Migrator({
+    db,
+    provider: new ConductorMigrationProvider(dialect),
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+}
