@@ -38,8 +38,25 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ['**/conductor/*', '**/cli/*'],
+              group: ['**/conductor/*', '**/cli/*', '**/ops/*'],
               message: 'service and config never import the layers above them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // ops (the HTTP endpoint) sits beside conductor, above service.
+    files: ['src/ops/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/conductor/*', '**/cli/*'],
+              message: 'ops never imports the layers above it (conductor, cli).',
             },
           ],
         },
@@ -60,6 +77,7 @@ export default tseslint.config(
                 '**/service/*',
                 '**/conductor/*',
                 '**/cli/*',
+                '**/ops/*',
                 '../messaging/*',
               ],
               message: 'periodic, looping and messaging import only core (and config).',

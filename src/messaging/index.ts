@@ -26,7 +26,13 @@ export type {
   SendOptions,
 } from './driver.js';
 export { RpcClient, type RpcClientOptions, type PrepareOptions } from './client.js';
-export { getRpcServer, RpcServer, type RpcServerOptions } from './server.js';
+export {
+  getRpcServer,
+  RpcServer,
+  type RpcServerOptions,
+  type RpcDispatchEvent,
+  UNKNOWN_METHOD,
+} from './server.js';
 export {
   RpcDispatcher,
   readRequest,

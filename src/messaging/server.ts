@@ -29,7 +29,36 @@ export interface RpcServerOptions {
    */
   executorPoolSize?: number;
   logger?: Logger;
+  /**
+   * Observer called once per handled message (for metrics): after the reply is sent, or after the
+   * dispatch of a cast. Never called when unset (no clock reads). Its errors are logged, never
+   * thrown into the server.
+   */
+  onDispatch?: (event: RpcDispatchEvent) => void;
 }
+
+/**
+ * How one request went; handed to {@link RpcServerOptions.onDispatch}.
+ *
+ * `method` is bounded by what the endpoints serve: a refused request whose method was not found or
+ * could not be read is labelled {@link UNKNOWN_METHOD}, so a client cannot mint new label values.
+ */
+export interface RpcDispatchEvent {
+  /** The method called, or {@link UNKNOWN_METHOD} for a refused request naming no served method. */
+  readonly method: string;
+  /**
+   * `ok`: the method returned; `error`: it threw; `refused`: malformed request, no such method or
+   * unsupported version (the endpoint never ran, or its arguments could not be read).
+   */
+  readonly outcome: 'ok' | 'error' | 'refused';
+  /** Seconds from the start of the dispatch to the reply (or the end of a cast), on the transport's clock. */
+  readonly duration: number;
+  /** True for a call, false for a cast. */
+  readonly isCall: boolean;
+}
+
+/** The method label of a refused request whose method is not served or not readable. */
+export const UNKNOWN_METHOD = '_unknown_';
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
@@ -48,6 +77,7 @@ export class RpcServer {
   readonly dispatcher: RpcDispatcher;
   readonly #poolSize: number;
   readonly #logger: Logger;
+  readonly #onDispatch: ((event: RpcDispatchEvent) => void) | undefined;
   #state: State = 'new';
   #listener: DriverListener | undefined;
   readonly #waiting: IncomingMessage[] = [];
@@ -74,6 +104,7 @@ export class RpcServer {
     });
     this.#poolSize = pool;
     this.#logger = options.logger ?? transport.logger;
+    this.#onDispatch = options.onDispatch;
   }
 
   /** Requests being handled right now. */
@@ -142,25 +173,26 @@ export class RpcServer {
   }
 
   async #handle(m: IncomingMessage): Promise<void> {
+    // Only an observer needs the start time: no clock read per message otherwise.
+    const startedAt = this.#onDispatch ? this.transport.clock.now() : 0;
     let request;
     try {
       request = readRequest(m.message);
     } catch (err) {
       this.#logger.warn({ err: (err as Error).message }, 'Rejected a malformed RPC request');
-      return this.#reply(m, null, err);
+      await this.#reply(m, null, err);
+      return this.#observe(m, UNKNOWN_METHOD, 'refused', startedAt);
     }
     const stopHeartbeat = this.#heartbeats(m);
     try {
       const result = await this.dispatcher.dispatch(m.ctxt, request);
       stopHeartbeat();
       await this.#reply(m, result, undefined);
+      this.#observe(m, request.method, 'ok', startedAt);
     } catch (err) {
       stopHeartbeat();
-      if (
-        err instanceof NoSuchMethod ||
-        err instanceof UnsupportedVersion ||
-        err instanceof InvalidRpcMessage
-      ) {
+      const notServed = err instanceof NoSuchMethod || err instanceof UnsupportedVersion;
+      if (notServed || err instanceof InvalidRpcMessage) {
         this.#logger.warn(
           { method: request.method, err: err.message },
           'RPC request refused by the dispatcher',
@@ -169,6 +201,31 @@ export class RpcServer {
         this.#logger.error({ err, method: request.method }, 'Exception during message handling');
       }
       await this.#reply(m, null, err);
+      // An InvalidRpcMessage from dispatch() comes after the method was resolved: its name is served.
+      if (notServed) this.#observe(m, UNKNOWN_METHOD, 'refused', startedAt);
+      else if (err instanceof InvalidRpcMessage)
+        this.#observe(m, request.method, 'refused', startedAt);
+      else this.#observe(m, request.method, 'error', startedAt);
+    }
+  }
+
+  #observe(
+    m: IncomingMessage,
+    method: string,
+    outcome: RpcDispatchEvent['outcome'],
+    startedAt: number,
+  ): void {
+    const observer = this.#onDispatch;
+    if (!observer) return;
+    try {
+      observer({
+        method,
+        outcome,
+        duration: this.transport.clock.now() - startedAt,
+        isCall: m.isCall,
+      });
+    } catch (err) {
+      this.#logger.error({ err }, 'onDispatch observer failed');
     }
   }
 

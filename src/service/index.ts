@@ -3,8 +3,13 @@
  * module with Tacker's glue). Imports periodic, looping, messaging and core.
  * @packageDocumentation
  */
-export { Manager, type ManagerClass, type ManagerOptions } from './manager.js';
-export { Service, type ServiceOptions, type PeriodicMode } from './service.js';
+export { Manager, type ManagerClass, type ManagerOptions, type HealthCheck } from './manager.js';
+export {
+  Service,
+  type ServiceOptions,
+  type PeriodicMode,
+  type ServiceTaskInfo,
+} from './service.js';
 export type { ServiceBase } from './service-base.js';
 export { importClass, type AnyClass } from './import-class.js';
 export { ReloadableService } from './reloadable.js';

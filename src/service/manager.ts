@@ -10,6 +10,17 @@ export interface ManagerOptions extends PeriodicTasksOptions {
 }
 
 /**
+ * One health check of a service (a database ping, a broker connection). The ops endpoint runs every
+ * check on each probe, with a timeout.
+ */
+export interface HealthCheck {
+  /** Key of the check in the health report, e.g. `database`. */
+  readonly name: string;
+  /** Returns (or resolves) when healthy; throws (or rejects) with the reason when not. */
+  check(): void | Promise<void>;
+}
+
+/**
  * The base of a service's manager (Tacker's `Manager`): periodic tasks plus the lifecycle hooks a
  * {@link Service} calls. The manager is also the RPC endpoint of its service; its own public methods
  * are callable, this class's are not.
@@ -40,6 +51,21 @@ export class Manager extends PeriodicTasks {
 
   /** Called after a configuration reload, before the service starts again. */
   reset(): void | Promise<void> {}
+
+  /**
+   * Called last by `Service.stop()` and `kill()` (and after a failed start), once the RPC server and
+   * the timers have stopped: release what `initHost` acquired (a database pool, a socket). Errors are
+   * logged; the stop goes on.
+   */
+  cleanupHost(): void | Promise<void> {}
+
+  /**
+   * The manager's own health checks (override to add e.g. a database ping); none by default. Like
+   * every hook here it is never callable over RPC, even where overridden.
+   */
+  healthChecks(): HealthCheck[] {
+    return [];
+  }
 
   /** Runs the due periodic tasks (the service's fixed-tick mode calls this); the idle time is discarded. */
   async periodicTasks(

@@ -5,6 +5,7 @@ import {
   type Clock,
   getAdminContext,
   getLogger,
+  HealthCheckError,
   InvalidOptionError,
   type Logger,
   realClock,
@@ -13,13 +14,14 @@ import { DynamicLoopingCall, FixedIntervalLoopingCall } from '../looping/index.j
 import {
   getRpcServer,
   getRpcTransport,
+  type RpcDispatchEvent,
   type RpcServer,
   type Transport,
   type TransportOptions,
 } from '../messaging/index.js';
-import { ExactScheduler } from '../periodic/index.js';
+import { ExactScheduler, type TaskRunEvent } from '../periodic/index.js';
 import { importClass } from './import-class.js';
-import type { Manager, ManagerClass, ManagerOptions } from './manager.js';
+import type { HealthCheck, Manager, ManagerClass, ManagerOptions } from './manager.js';
 import type { ServiceBase } from './service-base.js';
 
 /** How the periodic tasks of a service are driven. */
@@ -57,6 +59,24 @@ export interface ServiceOptions {
   /** Random source in [0, 1) of the fuzzy delay. */
   random?: () => number;
   logger?: Logger;
+  /**
+   * Observer of every periodic task run (for metrics), given to the manager's constructor; called
+   * after an `onTaskRun` in `managerOptions`, if both are set. Errors are logged.
+   */
+  onTaskRun?: (event: TaskRunEvent) => void;
+  /** Observer of every RPC request the service handles (for metrics); see `RpcServerOptions.onDispatch`. */
+  onRpc?: (event: RpcDispatchEvent) => void;
+}
+
+/** A periodic task of a service as {@link Service.tasks} reports it; times are clock seconds. */
+export interface ServiceTaskInfo {
+  readonly name: string;
+  /** Seconds between runs. */
+  readonly spacing: number;
+  /** The grid point of the last run (at first, the stamp the first run counts from); null: due at once. */
+  readonly lastRun: number | null;
+  /** When the task is next due; null: at once (it has not run and runs when the timer first fires). */
+  readonly nextDue: number | null;
 }
 
 /** Hooks a manager may define beyond {@link Manager}'s. */
@@ -64,6 +84,21 @@ interface ManagerHooks {
   initializeServiceHook?(service: Service): unknown;
   reportState?(service: Service): unknown;
   reset?(): unknown;
+}
+
+/** Calls `first` then `second` (even if `first` throws, whose error then propagates); either may be unset. */
+function chain<E>(
+  first: ((event: E) => void) | undefined,
+  second: ((event: E) => void) | undefined,
+): ((event: E) => void) | undefined {
+  if (!first || !second) return first ?? second;
+  return (event) => {
+    try {
+      first(event);
+    } finally {
+      second(event);
+    }
+  };
 }
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -121,6 +156,8 @@ export class Service implements ServiceBase {
   #server: RpcServer | undefined;
   #report: FixedIntervalLoopingCall | undefined;
   #periodic: PeriodicDriver | undefined;
+  #scheduler: ExactScheduler | undefined;
+  #lastReportAt: number | undefined;
   #stopped: Promise<void> = Promise.resolve();
   #resolveStopped: (() => void) | undefined;
 
@@ -147,8 +184,11 @@ export class Service implements ServiceBase {
       typeof options.manager === 'string' ? await importClass(options.manager) : options.manager
     ) as ManagerClass;
     const host = options.host ?? hostname();
+    const managerOptions = options.managerOptions as ManagerOptions | undefined;
+    const onTaskRun = chain(managerOptions?.onTaskRun, options.onTaskRun);
     const manager = new cls({
-      ...(options.managerOptions as ManagerOptions | undefined),
+      ...managerOptions,
+      ...(onTaskRun ? { onTaskRun } : {}),
       host,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
@@ -164,8 +204,54 @@ export class Service implements ServiceBase {
     return this.#transport;
   }
 
+  /** Lifecycle state: `created`, `starting`, `running`, `stopping` or `stopped`. */
   get state(): State {
     return this.#state;
+  }
+
+  /** The time source of the service's timers; every time it reports is in this clock's seconds. */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
+  /**
+   * When (clock seconds) the report timer last completed a run whose `reportState` hook resolved, or
+   * undefined before the first. `clock.now() - lastReportAt` is the heartbeat's age; a failed report
+   * leaves it unchanged (and is logged by the timer).
+   */
+  get lastReportAt(): number | undefined {
+    return this.#lastReportAt;
+  }
+
+  /**
+   * The manager's periodic tasks in registration order. `nextDue` comes from the exact scheduler's
+   * schedule while it runs, else it is `lastRun + spacing`.
+   */
+  tasks(): ServiceTaskInfo[] {
+    const due = new Map<string, number>();
+    if (this.#scheduler?.running) {
+      for (const row of this.#scheduler.schedule()) due.set(row.name, row.nextDue);
+    }
+    return this.manager.periodicTaskInfo().map((t) => ({
+      name: t.name,
+      spacing: t.spacing,
+      lastRun: t.lastRun,
+      nextDue: due.get(t.name) ?? (t.lastRun === null ? null : t.lastRun + t.spacing),
+    }));
+  }
+
+  /**
+   * The checks that say whether the service is healthy: its own `transport` (fails unless the
+   * messaging backend is connected) followed by the manager's {@link Manager.healthChecks}.
+   */
+  healthChecks(): HealthCheck[] {
+    const transport: HealthCheck = {
+      name: 'transport',
+      check: () => {
+        if (!this.#transport?.connected) throw new HealthCheckError('transport', 'not connected');
+      },
+    };
+    return [transport, ...this.manager.healthChecks()];
   }
 
   async start(): Promise<void> {
@@ -218,6 +304,7 @@ export class Service implements ServiceBase {
       [this.manager],
       {
         logger: this.#log,
+        ...(this.#options.onRpc ? { onDispatch: this.#options.onRpc } : {}),
         ...(this.#options.executorPoolSize
           ? { executorPoolSize: this.#options.executorPoolSize }
           : {}),
@@ -228,8 +315,13 @@ export class Service implements ServiceBase {
 
   #startReport(): void {
     if (!this.reportInterval) return;
-    const report = new FixedIntervalLoopingCall(() => this.reportState(), {
-      clock: this.#clock,
+    const clock = this.#clock;
+    const run = async (): Promise<void> => {
+      await this.reportState();
+      this.#lastReportAt = clock.now();
+    };
+    const report = new FixedIntervalLoopingCall(run, {
+      clock,
       logger: this.#log,
       name: 'reportState',
     });
@@ -259,6 +351,7 @@ export class Service implements ServiceBase {
         context: getAdminContext,
         logger: log,
       });
+      this.#scheduler = scheduler;
       const abort = new AbortController();
       const started = clock.sleep(initialDelay, abort.signal).then(
         () => scheduler.start(),
@@ -322,6 +415,7 @@ export class Service implements ServiceBase {
       this.#report?.stop();
       this.#periodic?.stop();
       await Promise.allSettled([this.#report?.wait(), this.#periodic?.wait()]);
+      await this.#cleanupHost();
       if (this.#ownsTransport) await this.#transport?.close();
     } finally {
       this.#finish();
@@ -340,8 +434,20 @@ export class Service implements ServiceBase {
     this.#report?.stop();
     this.#periodic?.stop();
     await this.#server?.stop().catch(() => undefined);
+    await this.#cleanupHost();
     if (this.#ownsTransport) await this.#transport?.close().catch(() => undefined);
     this.#finish();
+  }
+
+  /** The manager's `cleanupHost()`; an error is logged, never stops the stop. */
+  async #cleanupHost(): Promise<void> {
+    const hooks = this.manager as Partial<Manager>;
+    if (typeof hooks.cleanupHost !== 'function') return;
+    try {
+      await hooks.cleanupHost.call(this.manager);
+    } catch (err) {
+      this.#log.error({ err }, 'cleanupHost failed');
+    }
   }
 
   /** After a configuration reload: the manager's `reset()` hook; the service can start again. */
@@ -354,6 +460,7 @@ export class Service implements ServiceBase {
     this.#server = undefined;
     this.#report = undefined;
     this.#periodic = undefined;
+    this.#scheduler = undefined;
     if (this.#ownsTransport) this.#transport = undefined;
     this.#state = 'stopped';
     this.#resolveStopped?.();

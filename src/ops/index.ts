@@ -1,0 +1,16 @@
+/**
+ * `conductor-ts/ops`: the operations HTTP endpoint of a service — `/healthz`, `/metrics`
+ * (Prometheus, prom-client) and `/tasks` — with the metrics it serves. Sits above `service`; imports
+ * service, messaging, periodic and core, and nothing imports it but the layers above.
+ * @packageDocumentation
+ */
+export {
+  createServiceMetrics,
+  type ServiceMetrics,
+  type ServiceMetricsOptions,
+  type TaskStats,
+} from './metrics.js';
+export { runHealthChecks, type HealthReport, type RunHealthChecksOptions } from './health.js';
+export { parseListen, formatListen, DEFAULT_LISTEN_HOST, type ListenAddress } from './listen.js';
+export { OpsServer, type OpsServerOptions } from './server.js';
+export { HealthCheckError, OpsListenError } from '../core/errors.js';

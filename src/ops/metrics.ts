@@ -1,0 +1,166 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { InvalidOptionError } from '../core/index.js';
+import type { RpcDispatchEvent } from '../messaging/index.js';
+import type { TaskRunEvent } from '../periodic/index.js';
+import type { Service } from '../service/index.js';
+import { describeError } from './describe.js';
+
+/** Options of {@link createServiceMetrics}. */
+export interface ServiceMetricsOptions {
+  /** Where the metrics are registered; default a new registry (never prom-client's global one). */
+  registry?: Registry;
+  /** Prefix of every metric name of the service. Default `conductor_`. */
+  prefix?: string;
+  /** Also collect prom-client's default process metrics (`process_*`, `nodejs_*`, unprefixed). Default true. */
+  collectDefault?: boolean;
+}
+
+/** What the metrics remember of a task's last observed run; times are the service clock's seconds. */
+export interface TaskStats {
+  /** Seconds the last run took. */
+  readonly lastDuration: number;
+  /** Message of the last run's error (no stack), or null if the last run succeeded. */
+  readonly lastError: string | null;
+  /** When the last run started. */
+  readonly lastStartedAt: number;
+}
+
+/**
+ * A service's Prometheus metrics. `onTaskRun` and `onRpc` are bound functions: pass them as the
+ * service's `onTaskRun` and `onRpc` options.
+ */
+export interface ServiceMetrics {
+  /** The registry holding the metrics (serve `registry.metrics()` with `registry.contentType`). */
+  readonly registry: Registry;
+  /** Records a periodic task run (runs, failures, duration, lateness, {@link TaskStats}). */
+  readonly onTaskRun: (event: TaskRunEvent) => void;
+  /** Records an RPC request (messages by method and outcome, duration by method). */
+  readonly onRpc: (event: RpcDispatchEvent) => void;
+  /** The last observed run of a task, or undefined if none was observed. */
+  taskStats(name: string): TaskStats | undefined;
+  /**
+   * Where the gauges read at scrape time come from (heartbeat age, service up); the getter may return
+   * undefined while the service does not exist yet. A later call replaces the earlier one.
+   */
+  bindService(getService: () => Service | undefined): void;
+}
+
+/** Seconds: from half a millisecond (an in-memory RPC) to ten minutes (a long periodic task). */
+const BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+  600,
+];
+
+const METRIC_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
+
+/**
+ * Builds the Prometheus metrics of a service (`<p>` is the prefix, default `conductor_`):
+ *
+ * - `<p>task_runs_total{task}`, `<p>task_failures_total{task}` — periodic task runs and failed runs;
+ * - `<p>task_duration_seconds{task}` — histogram of run times;
+ * - `<p>task_lateness_seconds{task}` — histogram of start minus due time (never below 0);
+ * - `<p>rpc_messages_total{method,outcome}` — RPC requests handled, outcome `ok`, `error` or
+ *   `refused` (a refused request naming no served method is counted as method `_unknown_`);
+ * - `<p>rpc_duration_seconds{method}` — histogram of RPC handling times;
+ * - `<p>heartbeat_age_seconds` — seconds since the last successful report (absent before the first);
+ * - `<p>service_up` — 1 while the service runs, else 0.
+ *
+ * Label values are bounded: task names are the manager's, method names those it serves.
+ */
+export function createServiceMetrics(options: ServiceMetricsOptions = {}): ServiceMetrics {
+  const prefix = options.prefix ?? 'conductor_';
+  if (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix)) {
+    throw new InvalidOptionError(
+      `prefix must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${JSON.stringify(prefix)}`,
+    );
+  }
+  const registry = options.registry ?? new Registry();
+  const registers = [registry];
+  let getService: () => Service | undefined = () => undefined;
+  const stats = new Map<string, TaskStats>();
+
+  const taskRuns = new Counter({
+    name: `${prefix}task_runs_total`,
+    help: 'Periodic task runs, failed or not.',
+    labelNames: ['task'] as const,
+    registers,
+  });
+  const taskFailures = new Counter({
+    name: `${prefix}task_failures_total`,
+    help: 'Periodic task runs that threw.',
+    labelNames: ['task'] as const,
+    registers,
+  });
+  const taskDuration = new Histogram({
+    name: `${prefix}task_duration_seconds`,
+    help: 'Time a periodic task run took.',
+    labelNames: ['task'] as const,
+    buckets: BUCKETS,
+    registers,
+  });
+  const taskLateness = new Histogram({
+    name: `${prefix}task_lateness_seconds`,
+    help: 'How long after its due time a periodic task run started.',
+    labelNames: ['task'] as const,
+    buckets: BUCKETS,
+    registers,
+  });
+  const rpcMessages = new Counter({
+    name: `${prefix}rpc_messages_total`,
+    help: 'RPC requests handled, by method and outcome (ok, error, refused).',
+    labelNames: ['method', 'outcome'] as const,
+    registers,
+  });
+  const rpcDuration = new Histogram({
+    name: `${prefix}rpc_duration_seconds`,
+    help: 'Time from the dispatch of an RPC request to its reply.',
+    labelNames: ['method'] as const,
+    buckets: BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: `${prefix}heartbeat_age_seconds`,
+    help: 'Seconds since the last successful state report (absent before the first).',
+    registers,
+    collect() {
+      const service = getService();
+      const last = service?.lastReportAt;
+      // No sample rather than 0 before the first report: 0 would read as a fresh heartbeat.
+      if (service === undefined || last === undefined) this.remove();
+      else this.set(Math.max(0, service.clock.now() - last));
+    },
+  });
+  new Gauge({
+    name: `${prefix}service_up`,
+    help: '1 while the service is running, else 0.',
+    registers,
+    collect() {
+      this.set(getService()?.state === 'running' ? 1 : 0);
+    },
+  });
+  if (options.collectDefault ?? true) collectDefaultMetrics({ register: registry });
+
+  return {
+    registry,
+    onTaskRun: (e) => {
+      const labels = { task: e.name };
+      taskRuns.inc(labels);
+      if ('error' in e) taskFailures.inc(labels);
+      taskDuration.observe(labels, Math.max(0, e.duration));
+      taskLateness.observe(labels, Math.max(0, e.startedAt - e.scheduledAt));
+      stats.set(e.name, {
+        lastDuration: e.duration,
+        lastError: 'error' in e ? describeError(e.error) : null,
+        lastStartedAt: e.startedAt,
+      });
+    },
+    onRpc: (e) => {
+      rpcMessages.inc({ method: e.method, outcome: e.outcome });
+      rpcDuration.observe({ method: e.method }, Math.max(0, e.duration));
+    },
+    taskStats: (name) => stats.get(name),
+    bindService: (get) => {
+      getService = get;
+    },
+  };
+}
