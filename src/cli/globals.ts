@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { conductorOptions } from '../conductor/index.js';
 import { type ConfigOpts, createConfig } from '../config/index.js';
 import { getLogger, type Logger } from '../core/index.js';
 import type { CliIo } from './io.js';
@@ -124,7 +125,8 @@ export async function prepare(
   });
   const cli: Record<string, string> = { ...options.cli };
   for (const [key, value] of globals.set) cli[key] = value;
-  const conf = createConfig({ logger: getLogger('config') });
+  // The conductor's options are known to every command, so files and variables setting them are read.
+  const conf = createConfig({ logger: getLogger('config') }).register(conductorOptions);
   await conf.load({
     configFiles: globals.configFiles,
     ...(globals.configDir !== undefined ? { configDir: globals.configDir } : {}),

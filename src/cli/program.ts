@@ -9,7 +9,9 @@ import {
 import { addConfigCommand } from './commands/config.js';
 import { addRpcCommand } from './commands/rpc.js';
 import { addRunCommand } from './commands/run.js';
+import { addServicesCommand } from './commands/services.js';
 import { addTasksCommand } from './commands/tasks.js';
+import { addVimCommand } from './commands/vim.js';
 import { oneLine } from './format.js';
 import { addGlobalOptions, type CliContext } from './globals.js';
 import { type CliIo, EXIT, UsageError } from './io.js';
@@ -48,7 +50,10 @@ export function buildProgram(ctx: CliContext): Command {
 Exit status: 0 ok, 1 runtime failure (remote error, failed start, shutdown overrun), 2 usage error.
 
 Examples:
-  $ conductor run --manager ./dist/my-manager.js#MyManager --config-file /etc/tacker/tacker.conf
+  $ conductor run --config-file /etc/conductor/conductor.conf
+  $ conductor vim register --name site-a --auth-url http://keystone.site-a:5000/v3
+  $ conductor vim list
+  $ conductor services
   $ conductor config show --config-file /etc/tacker/tacker.conf --set DEFAULT.debug=true
   $ conductor rpc call --topic TACKER_CONDUCTOR update_vim vim_id=6261579e status=REACHABLE
   $ conductor tasks --manager ./dist/my-manager.js#MyManager --format json`,
@@ -58,6 +63,8 @@ Examples:
   addConfigCommand(program, ctx);
   addRpcCommand(program, ctx);
   addTasksCommand(program, ctx);
+  addVimCommand(program, ctx);
+  addServicesCommand(program, ctx);
   return program;
 }
 

@@ -16,6 +16,7 @@ export { builtinValidators, periodicModeValidator, rabbitValidator } from './val
 export { MASK, maskUrlPassword, maskValue, displayValue } from './mask.js';
 export { parseIni, normalizeSection, type ParsedIni, type IniEntry } from './ini.js';
 export { ENV_PREFIX, envVarName } from './sources.js';
+export { sampleConfig, type SampleOptions } from './sample.js';
 export { rpcTransportOptions, rpcServerOptions, type RpcTransportConfig } from './transport.js';
 export type {
   OptionType,

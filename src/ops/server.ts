@@ -158,7 +158,10 @@ export class OpsServer {
     this.#monitor.start();
     const address = this.address;
     this.#log.info(
-      { address: address ? formatListen(address) : where },
+      {
+        address: address ? formatListen(address) : where,
+        url: address ? `http://${formatListen(address)}` : undefined,
+      },
       'Ops endpoint listening (/healthz, /metrics, /tasks)',
     );
   }

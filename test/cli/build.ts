@@ -25,7 +25,7 @@ function stale(): boolean {
   return (
     !existsSync(BUILT) ||
     !existsSync(join(ROOT, 'dist/src/service/index.js')) ||
-    statSync(BUILT).mtimeMs < newest(join(ROOT, 'src/cli'))
+    statSync(BUILT).mtimeMs < newest(join(ROOT, 'src'))
   );
 }
 
@@ -35,7 +35,7 @@ function sleepSync(ms: number): void {
 
 /**
  * Builds dist/ (`npm run build`) when the built CLI is missing or older than its sources
- * (src/cli). Test files running in parallel build once: the others wait for the lock.
+ * (src). Test files running in parallel build once: the others wait for the lock.
  */
 export function ensureBuilt(): void {
   if (!stale()) return;

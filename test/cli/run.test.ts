@@ -6,15 +6,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MANAGER, EXIT } from '../../src/cli/index.js';
-import { importClass } from '../../src/service/index.js';
+import { EXIT } from '../../src/cli/index.js';
 import { cli, fakeSignals, MANAGERS, startCli } from './helpers.js';
 import { ensureBuilt, ROOT } from './build.js';
-
-const defaultMissing = await importClass(DEFAULT_MANAGER).then(
-  () => false,
-  () => true,
-);
 
 describe('conductor run (in-process)', () => {
   it('serves the manager over RPC until SIGTERM, then exits 0', async () => {
@@ -120,18 +114,6 @@ describe('conductor run (in-process)', () => {
       `conductor: ${MANAGERS}#NotAManager is not a Manager class (it has no initHost method)\n`,
     );
   });
-
-  it.runIf(defaultMissing)(
-    'without --manager while the default is missing: asks for --manager',
-    async () => {
-      const r = await cli(['run', '--topic', 'X']);
-      expect(r.code).toBe(EXIT.USAGE);
-      expect(r.stderr).toMatch(
-        /^conductor: the default manager conductor-ts\/conductor#Conductor is not available in this version; pass --manager module#Class/,
-      );
-      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-    },
-  );
 });
 
 describe('conductor run (real process)', () => {

@@ -1,14 +1,8 @@
 /** `conductor tasks`: the periodic tasks of a manager class, without starting anything. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MANAGER, EXIT, listTasks } from '../../src/cli/index.js';
-import { importClass } from '../../src/service/index.js';
+import { EXIT, listTasks } from '../../src/cli/index.js';
 import { InventoryManager, QuietManager } from '../fixtures/cli/managers.js';
 import { cli, MANAGERS } from './helpers.js';
-
-const defaultMissing = await importClass(DEFAULT_MANAGER).then(
-  () => false,
-  () => true,
-);
 
 describe('conductor tasks', () => {
   it('a table: name, spacing, run immediately, external ok', async () => {
@@ -85,14 +79,17 @@ describe('conductor tasks', () => {
     expect(InventoryManager.runs).toBe(0);
   });
 
-  it.runIf(defaultMissing)(
-    'without --manager while the default is missing: asks for --manager',
-    async () => {
-      const r = await cli(['tasks']);
-      expect(r.code).toBe(EXIT.USAGE);
-      expect(r.stderr).toBe(
-        `conductor: the default manager ${DEFAULT_MANAGER} is not available in this version; pass --manager module#Class (e.g. --manager ./dist/my-manager.js#MyManager)\n`,
-      );
-    },
-  );
+  it('without --manager lists the conductor: the VIM monitor at [vim_monitor] interval', async () => {
+    const r = await cli(['tasks', '--format', 'json', '--set', 'vim_monitor.interval=45']);
+    expect(r.code).toBe(EXIT.OK);
+    expect(JSON.parse(r.stdout)).toEqual([
+      {
+        name: 'vim_monitor',
+        spacing: 45,
+        runImmediately: true,
+        externalProcessOk: false,
+        declared: true,
+      },
+    ]);
+  });
 });

@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import {
   type ConfigOpts,
   maskUrlPassword,
@@ -14,8 +14,10 @@ import {
   Service,
   type ServiceOptions,
 } from '../../service/index.js';
+import { createServiceMetrics, OpsServer, parseListen } from '../../ops/index.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
 import { UsageError } from '../io.js';
+import { wholeNumber } from '../parse.js';
 import { DEFAULT_MANAGER, DEFAULT_TOPIC, loadManagerClass } from '../manager.js';
 
 interface RunOptions {
@@ -23,14 +25,6 @@ interface RunOptions {
   topic: string;
   host?: string;
   workers: number;
-}
-
-function parseWorkers(text: string): number {
-  const n = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidArgumentError('must be a whole number >= 1');
-  }
-  return n;
 }
 
 /** The {@link Service.create} options of `conductor run`, from the configuration. */
@@ -76,10 +70,13 @@ export function addRunCommand(program: Command, ctx: CliContext): Command {
       '--host <host>',
       "this host's name: the RPC server name (queue topic.host); same as --set DEFAULT.host=<host>",
     )
-    .option('--workers <n>', 'worker processes (1: run in this process)', parseWorkers, 1)
+    .option('--workers <n>', 'worker processes (1: run in this process)', wholeNumber(1), 1)
     .addHelpText(
       'after',
       `
+Without --manager it runs the Tacker conductor (update_vim, the VIM monitor, heartbeats into
+[database] connection). The ops endpoint ([ops] listen, default 127.0.0.1:9410) serves /healthz,
+/metrics and /tasks.
 Options come from the configuration ([DEFAULT] host, report_interval, periodic_interval,
 periodic_fuzzy_delay, periodic_mode, periodic_interval_max, executor_thread_pool_size,
 transport_url, control_exchange, rpc_response_timeout, graceful_shutdown_timeout, log_options and
@@ -88,6 +85,7 @@ Exit status: 0 after a clean stop, 1 after a failed start or a shutdown that ove
 graceful_shutdown_timeout, 130 after a second SIGINT.
 
 Examples:
+  $ conductor run --config-file /etc/conductor/conductor.conf
   $ conductor run --manager ./dist/my-manager.js#MyManager --config-file /etc/tacker/tacker.conf
   $ conductor run --manager my-package/managers#VimMonitor --topic MY_TOPIC --host node-1 --workers 4
   $ conductor run --manager ./dist/my-manager.js#MyManager --set transport_url=rabbit://tacker:secret@rabbit:5672/ --debug`,
@@ -124,19 +122,43 @@ Examples:
         );
         if (conf.getDefault<boolean>('log_options')) conf.logOptValues(log, 'debug');
       }
+      // One metrics registry and ops endpoint per process, across SIGHUP restarts; /healthz and
+      // /tasks follow the service in use.
+      const metrics = createServiceMetrics();
+      const listen = parseListen(conf.get<string>('ops', 'listen'));
+      let current: Service | undefined;
+      let ops: OpsServer | undefined;
       // Rebuilt from the configuration on every SIGHUP restart, so reloaded options take effect.
       const launcher = launch(
         conf,
         () =>
-          ReloadableService.create(() =>
-            Service.create(serviceOptionsFromConfig(conf, opts.topic, cls as ManagerClass)),
-          ),
+          ReloadableService.create(async () => {
+            current = await Service.create({
+              ...serviceOptionsFromConfig(conf, opts.topic, cls as ManagerClass),
+              onTaskRun: metrics.onTaskRun,
+              onRpc: metrics.onRpc,
+            });
+            if (listen && !ops) {
+              ops = new OpsServer({
+                listen,
+                service: () => current,
+                metrics,
+                logger: logger.child({ module: 'ops' }),
+              });
+              await ops.start();
+            }
+            return current;
+          }),
         {
           workers: opts.workers,
           exit: ctx.io.exit,
           ...(ctx.io.signalTarget ? { signalTarget: ctx.io.signalTarget } : {}),
         },
       );
-      ctx.exitCode = await launcher.wait();
+      try {
+        ctx.exitCode = await launcher.wait();
+      } finally {
+        await ops?.stop();
+      }
     });
 }
