@@ -1,5 +1,5 @@
 /**
- * `npm start`: a small manager with three periodic tasks on the real clock, driven by the exact
+ * `npm run example:periodic`: a small manager with three periodic tasks on the real clock, driven by the exact
  * scheduler, logging every run with its lateness. Stop it with Ctrl-C (or SIGTERM): the running task
  * finishes, then the process exits 0. `CONDUCTOR_DEMO_SECONDS=N` stops it by itself after N seconds.
  */
