@@ -153,6 +153,23 @@ async function backend(name: string, dir: string): Promise<Backend> {
   };
 }
 
+/** `fn` by one caller, then by `--concurrency` callers, `--duration` seconds each. */
+async function seqAndConcurrent(
+  system: string,
+  variant: string,
+  fn: () => Promise<unknown>,
+): Promise<ModeResult[]> {
+  const out: ModeResult[] = [];
+  for (const [mode, callers] of [
+    ['seq', 1],
+    [`conc${CONCURRENCY}`, CONCURRENCY],
+  ] as const) {
+    progress(`${system}: ${variant}, ${mode}`);
+    out.push(await measureCalls({ system, variant, mode }, fn, DURATION, callers));
+  }
+  return out;
+}
+
 async function rpcPart(): Promise<ModeResult[]> {
   const results: ModeResult[] = [];
   for (const name of args.backends.split(',').filter(Boolean)) {
@@ -175,20 +192,7 @@ async function rpcPart(): Promise<ModeResult[]> {
       // Database alone: the store's transaction without RPC.
       const direct = (): Promise<unknown> => store.updateVimStatus(...next());
       await warmUp(direct, 50);
-      for (const [mode, callers] of [
-        ['seq', 1],
-        [`conc${CONCURRENCY}`, CONCURRENCY],
-      ] as const) {
-        progress(`${name}: database alone, ${mode}`);
-        results.push(
-          await measureCalls(
-            { system: name, variant: 'database alone', mode },
-            direct,
-            DURATION,
-            callers,
-          ),
-        );
-      }
+      results.push(...(await seqAndConcurrent(name, 'database alone', direct)));
       proc = await startConductor(dir, b.connection, topic);
       const client = new RpcClient(transport, { topic, version: '1.0' }, { timeout: 30 });
       const call = (): Promise<unknown> => {
@@ -196,20 +200,7 @@ async function rpcPart(): Promise<ModeResult[]> {
         return client.call(ctx, 'update_vim', { vim_id, status });
       };
       await warmUp(call, 50);
-      for (const [mode, callers] of [
-        ['seq', 1],
-        [`conc${CONCURRENCY}`, CONCURRENCY],
-      ] as const) {
-        progress(`${name}: update_vim over RabbitMQ, ${mode}`);
-        results.push(
-          await measureCalls(
-            { system: name, variant: 'update_vim over RabbitMQ', mode },
-            call,
-            DURATION,
-            callers,
-          ),
-        );
-      }
+      results.push(...(await seqAndConcurrent(name, 'update_vim over RabbitMQ', call)));
     } finally {
       if (proc) await stopConductor(proc);
       await transport.close();

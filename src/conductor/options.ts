@@ -43,10 +43,10 @@ export const conductorOptions: readonly OptionSpec[] = Object.freeze([
     section: 'vim_monitor',
     name: 'concurrency',
     type: 'int',
-    default: 32,
+    default: 100,
     min: 1,
     max: 4096,
-    help: 'Probes in flight at once.',
+    help: 'Probes in flight at once. At the default timeout, 100 lets a run over 1,000 VIMs of which half never answer finish within the default interval (about 25 s).',
   },
   {
     section: 'ops',
