@@ -9,6 +9,7 @@ import {
   type TargetFields,
 } from '../../messaging/index.js';
 import { json } from '../format.js';
+import { DEFAULT_TOPIC } from '../manager.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
 import { EXIT, UsageError } from '../io.js';
 
@@ -103,7 +104,7 @@ export function describeRpcError(err: unknown): string | undefined {
 
 function addRpcOptions(cmd: Command): Command {
   return addGlobalOptions(cmd)
-    .requiredOption('--topic <topic>', 'the topic the server listens on, e.g. TACKER_CONDUCTOR')
+    .option('--topic <topic>', 'the topic the server listens on', DEFAULT_TOPIC)
     .option('--server <server>', 'send to this server only (its host name: queue topic.server)')
     .option(
       '--exchange <exchange>',
