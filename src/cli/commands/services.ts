@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 import { isServiceUp } from '../../conductor/index.js';
 import { json, table } from '../format.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
-import { withStore } from './vim.js';
+import { withStore } from '../store.js';
 
 /** `conductor services`: the services that report heartbeats, and whether each is up. */
 export function addServicesCommand(program: Command, ctx: CliContext): Command {

@@ -1,28 +1,14 @@
 import { type Command, Option } from 'commander';
-import { type ConductorStore, openStore, type Vim } from '../../conductor/index.js';
-import type { ConfigOpts } from '../../config/index.js';
+import type { Vim } from '../../conductor/index.js';
 import { json, table } from '../format.js';
 import { wholeNumber } from '../parse.js';
+import { withStore } from '../store.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
 
 type Format = 'table' | 'json';
 
 const formatOption = (): Option =>
   new Option('--format <format>', 'output format').choices(['table', 'json']).default('table');
-
-/** Opens `[database] connection` (applying migrations), runs `work`, closes the store. */
-export async function withStore<T>(
-  conf: ConfigOpts,
-  cwd: string,
-  work: (store: ConductorStore) => Promise<T>,
-): Promise<T> {
-  const store = await openStore(conf.get<string>('database', 'connection'), { cwd });
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
-}
 
 const iso = (d: Date | null | undefined): string => (d ? d.toISOString() : '-');
 
