@@ -7,6 +7,7 @@ import {
 import { isJsonObject } from './json.js';
 import { RequestContextSerializer, type Serializer } from './serializer.js';
 import { Target, type TargetFields } from './target.js';
+import type { SendOptions } from './driver.js';
 import type { Transport } from './transport.js';
 import { checkMessageVersion, isCompatible } from './version.js';
 
@@ -28,6 +29,9 @@ export interface PrepareOptions extends TargetFields {
   versionCap?: string;
   callMonitorTimeout?: number;
 }
+
+const CAST: SendOptions = Object.freeze({ waitForReply: false });
+const toVoid = (): void => undefined;
 
 function validateClientOptions(o: RpcClientOptions<unknown>): void {
   if (o.timeout !== undefined && !(o.timeout > 0 && Number.isFinite(o.timeout))) {
@@ -55,6 +59,7 @@ export class RpcClient<C = RequestContext> {
   readonly target: Target;
   readonly #options: Readonly<RpcClientOptions<C>>;
   readonly #serializer: Serializer<C>;
+  #sendOptions: SendOptions | undefined;
 
   constructor(
     transport: Transport,
@@ -93,24 +98,41 @@ export class RpcClient<C = RequestContext> {
    * `NoSuchMethod` / `UnsupportedVersion` as the dispatcher raised them, and {@link RemoteError} for
    * anything else the remote method threw.
    */
-  async call(ctx: C, method: string, args: Record<string, unknown> = {}): Promise<unknown> {
-    if (this.target.fanout)
-      throw new InvalidTarget('A call cannot be used with fanout', this.target);
-    const { ctxt, message } = this.#build(ctx, method, args);
-    const result = await this.transport.driver.send(this.target, ctxt, message, {
+  call(ctx: C, method: string, args: Record<string, unknown> = {}): Promise<unknown> {
+    let sent: Promise<unknown>;
+    try {
+      if (this.target.fanout)
+        throw new InvalidTarget('A call cannot be used with fanout', this.target);
+      const { ctxt, message } = this.#build(ctx, method, args);
+      sent = this.transport.driver.send(this.target, ctxt, message, this.#callOptions());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return sent.then((result) => this.#serializer.deserializeEntity(ctx, result));
+  }
+
+  /** Sends `method` without waiting for it to run (to every server when the target is fanout). */
+  cast(ctx: C, method: string, args: Record<string, unknown> = {}): Promise<void> {
+    let sent: Promise<unknown>;
+    try {
+      const { ctxt, message } = this.#build(ctx, method, args);
+      sent = this.transport.driver.send(this.target, ctxt, message, CAST);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return sent.then(toVoid);
+  }
+
+  /** The send options of a call (built once: the options and the transport's timeout are fixed). */
+  #callOptions(): SendOptions {
+    this.#sendOptions ??= {
       waitForReply: true,
       timeout: this.#options.timeout ?? this.transport.rpcResponseTimeout,
       ...(this.#options.callMonitorTimeout !== undefined
         ? { callMonitorTimeout: this.#options.callMonitorTimeout }
         : {}),
-    });
-    return this.#serializer.deserializeEntity(ctx, result);
-  }
-
-  /** Sends `method` without waiting for it to run (to every server when the target is fanout). */
-  async cast(ctx: C, method: string, args: Record<string, unknown> = {}): Promise<void> {
-    const { ctxt, message } = this.#build(ctx, method, args);
-    await this.transport.driver.send(this.target, ctxt, message, { waitForReply: false });
+    };
+    return this.#sendOptions;
   }
 
   #build(ctx: C, method: string, args: Record<string, unknown>) {

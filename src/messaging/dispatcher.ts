@@ -1,5 +1,9 @@
 import { InvalidRpcMessage, NoSuchMethod, UnsupportedVersion } from '../core/index.js';
-import { DefaultRpcAccessPolicy, type RpcAccessPolicy } from './access-policy.js';
+import {
+  DefaultRpcAccessPolicy,
+  ExplicitRpcAccessPolicy,
+  type RpcAccessPolicy,
+} from './access-policy.js';
 import { isJsonObject } from './json.js';
 import { RequestContextSerializer, type Serializer } from './serializer.js';
 import { Target } from './target.js';
@@ -29,10 +33,20 @@ export function readRequest(message: Record<string, unknown>): RpcRequest {
   return { method, args, namespace, version };
 }
 
+type Method = (...args: unknown[]) => unknown;
+
 interface EndpointEntry {
   readonly endpoint: object;
   readonly namespace: string | null;
   readonly version: string;
+  /** Methods the (built-in) policy resolved, by name; only found ones, so bounded by the class. */
+  readonly methods: Map<string, Method> | undefined;
+}
+
+/** The built-in policies answer the same for the same class and name: their answers can be kept. */
+function cacheable(policy: RpcAccessPolicy): boolean {
+  const c = (policy as { constructor?: unknown }).constructor;
+  return c === DefaultRpcAccessPolicy || c === ExplicitRpcAccessPolicy;
 }
 
 /** Options of {@link RpcDispatcher}. */
@@ -55,13 +69,30 @@ export class RpcDispatcher {
   readonly serializer: Serializer<any>;
 
   constructor(endpoints: readonly object[], options: RpcDispatcherOptions = {}) {
+    this.#policy = options.accessPolicy ?? new DefaultRpcAccessPolicy();
+    // A custom policy may change its mind; the built-in ones only depend on the endpoint's classes
+    // (whose prototypes are not expected to change while serving).
+    const cache = cacheable(this.#policy);
     this.#endpoints = endpoints.map((endpoint) => {
       const target = (endpoint as { target?: unknown }).target;
       const t = target instanceof Target ? target : new Target();
-      return { endpoint, namespace: t.namespace ?? null, version: t.version ?? '1.0' };
+      return {
+        endpoint,
+        namespace: t.namespace ?? null,
+        version: t.version ?? '1.0',
+        methods: cache ? new Map<string, Method>() : undefined,
+      };
     });
-    this.#policy = options.accessPolicy ?? new DefaultRpcAccessPolicy();
     this.serializer = options.serializer ?? new RequestContextSerializer();
+  }
+
+  #resolve(e: EndpointEntry, method: string): Method | undefined {
+    let fn = e.methods?.get(method);
+    if (fn === undefined) {
+      fn = this.#policy.resolve(e.endpoint, method);
+      if (fn !== undefined) e.methods?.set(method, fn);
+    }
+    return fn;
   }
 
   /** Dispatches one request; resolves with the serialized result, rejects with what the method threw. */
@@ -70,15 +101,15 @@ export class RpcDispatcher {
     let candidate = false;
     for (const e of this.#endpoints) {
       if (e.namespace !== namespace || !isCompatible(e.version, version)) continue;
-      const fn = this.#policy.resolve(e.endpoint, method);
+      const fn = this.#resolve(e, method);
       if (fn === undefined) {
         candidate = true;
         continue;
       }
       const ctx: unknown = this.serializer.deserializeContext(ctxDict);
       const args: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(request.args))
-        args[k] = this.serializer.deserializeEntity(ctx, v);
+      for (const k of Object.keys(request.args))
+        args[k] = this.serializer.deserializeEntity(ctx, request.args[k]);
       const result = await fn.call(e.endpoint, ctx, args);
       return this.serializer.serializeEntity(ctx, result);
     }

@@ -187,7 +187,7 @@ export class RpcServer {
     try {
       const result = await this.dispatcher.dispatch(m.ctxt, request);
       stopHeartbeat();
-      await this.#reply(m, result, undefined);
+      if (m.isCall) await this.#reply(m, result, undefined);
       this.#observe(m, request.method, 'ok', startedAt);
     } catch (err) {
       stopHeartbeat();

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MessagingTimeout,
@@ -23,6 +25,28 @@ import {
 } from './helpers.js';
 
 const available = await rabbitAvailable();
+const run = promisify(execFile);
+
+/** `[ready, unacknowledged]` messages of each queue, from the broker. */
+async function queueCounts(names: readonly string[]): Promise<Record<string, [number, number]>> {
+  const { stdout } = await run(
+    'rabbitmqctl',
+    [
+      'list_queues',
+      '-q',
+      '--no-table-headers',
+      'name',
+      'messages_ready',
+      'messages_unacknowledged',
+    ],
+    { timeout: 20_000 },
+  );
+  const out: Record<string, [number, number]> = {};
+  for (const [name, ready, unacked] of stdout.split('\n').map((l) => l.split('\t'))) {
+    if (name !== undefined && names.includes(name)) out[name] = [Number(ready), Number(unacked)];
+  }
+  return out;
+}
 
 describe.skipIf(!available)('rabbit driver: RPC round trips', () => {
   const exchange = unique('rpc');
@@ -175,6 +199,22 @@ describe.skipIf(!available)('rabbit driver: RPC round trips', () => {
     } finally {
       await raw.close();
     }
+  });
+
+  it('acknowledges every request and reply (acks are batched, none is left behind)', async () => {
+    const client = new RpcClient(clientT, { topic }, { timeout: 10 });
+    const before = calcA.calls + calcB.calls;
+    const values = Array.from({ length: 200 }, (_, i) => i);
+    expect(await Promise.all(values.map((value) => client.call(ctx(), 'echo', { value })))).toEqual(
+      values,
+    );
+    await Promise.all(values.map((value) => client.cast(ctx(), 'echo', { value })));
+    await waitFor(() => calcA.calls + calcB.calls >= before + 400, 5000, 'the casts');
+    // Reply acks wait for a batch of 64 or 25 ms; request acks leave within the turn.
+    await new Promise((r) => setTimeout(r, 100));
+    const names = [topic, `${topic}.host-a`, `${topic}.host-b`, replyQueueOf(clientT) as string];
+    const counts = await queueCounts(names);
+    for (const name of names) expect([name, counts[name]]).toEqual([name, [0, 0]]);
   });
 
   it('fails pending calls with MessageDeliveryFailure on close', async () => {

@@ -18,7 +18,7 @@ import { encodeRequestBody } from './encode.js';
 import { deserializeRemoteException } from '../../failure.js';
 import type { Target } from '../../target.js';
 import type { ConnectionConfig } from './connection.js';
-import type { ReplyAddress } from './inbound.js';
+import type { InboundReply, ReplyAddress } from './inbound.js';
 import { RabbitListener } from './listener.js';
 import type { RabbitOptions } from './options.js';
 import { type ExchangeSpec, Publisher } from './publisher.js';
@@ -30,6 +30,98 @@ const GONE_QUEUES_MAX = 200;
 const GONE_QUEUES_TTL = 60;
 /** oslo retries a returned reply every 0.25 s. */
 const RETURN_RETRY_INTERVAL = 0.25;
+
+/** `expiration` (ms as a string) by call timeout. */
+const expirations = new Map<number, string>();
+
+function expirationOf(timeout: number): string {
+  let e = expirations.get(timeout);
+  if (e === undefined) {
+    e = String(Math.trunc(timeout * 1000));
+    if (expirations.size < 64) expirations.set(timeout, e);
+  }
+  return e;
+}
+
+/** A call waiting for its reply (see {@link RabbitDriver}'s `#callNow`). */
+class Call implements PendingCall {
+  #done = false;
+  #confirmed = false;
+  cancelTimeout: (() => void) | undefined;
+  #cancelMonitor: (() => void) | undefined;
+
+  constructor(
+    readonly msgId: string,
+    readonly exchange: string,
+    readonly monitor: number | undefined,
+    readonly replies: ReplyConsumer,
+    readonly deadlines: DeadlineQueue,
+    readonly resolve: (result: unknown) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+
+  #finish(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.replies.unregister(this.msgId);
+    this.cancelTimeout?.();
+    this.#cancelMonitor?.();
+    return true;
+  }
+
+  /** The deadline or the call monitor passed. */
+  readonly expire = (): void => {
+    if (!this.#finish()) return;
+    // Not even confirmed in time: the broker never took the request.
+    this.reject(
+      this.#confirmed
+        ? new MessagingTimeout(`Timed out waiting for a reply to message ID ${this.msgId}`)
+        : new MessageDeliveryFailure(
+            `No confirm from the broker in time for a message to exchange '${this.exchange}'`,
+          ),
+    );
+  };
+
+  /** The publish ended: confirmed, or failed for good. */
+  readonly published = (err: Error | undefined): void => {
+    if (err) return this.fail(err);
+    this.#confirmed = true;
+    if (!this.#done && this.monitor !== undefined)
+      this.#cancelMonitor = this.deadlines.add(this.monitor, this.expire);
+  };
+
+  settle(reply: InboundReply): void {
+    if (!this.#finish()) return;
+    if (reply.failure !== null) {
+      let err: Error;
+      try {
+        err = deserializeRemoteException(reply.failure);
+      } catch (e) {
+        err = e instanceof Error ? e : new Error(String(e));
+      }
+      this.reject(err);
+    } else {
+      this.resolve(reply.result);
+    }
+  }
+
+  heartbeat(): void {
+    if (this.#done || this.monitor === undefined || !this.#confirmed) return;
+    this.#cancelMonitor?.();
+    this.#cancelMonitor = this.deadlines.add(this.monitor, this.expire);
+  }
+
+  fail(err: Error): void {
+    if (this.#finish()) this.reject(err);
+  }
+}
+
+/** Where a request to a target is published. */
+interface Route {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly declare: ExchangeSpec;
+}
 
 /** The keys oslo.messaging writes first, in its order. */
 const REQUEST_KEYS = ['method', 'args', 'namespace', 'version'] as const;
@@ -51,6 +143,7 @@ export class RabbitDriver implements Driver {
   readonly #deadlines: DeadlineQueue;
   readonly #listeners = new Set<RabbitListener>();
   readonly #goneQueues = new Map<string, number>();
+  readonly #routes = new WeakMap<Target, Route>();
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
 
@@ -119,11 +212,17 @@ export class RabbitDriver implements Driver {
     return encodeRequestBody(m, ctxt);
   }
 
-  #route(target: Target): {
-    exchange: string;
-    routingKey: string;
-    declare: ExchangeSpec;
-  } {
+  /** {@link #route}, kept per target (targets are immutable; a client sends to the same one). */
+  #routeOf(target: Target): Route {
+    let r = this.#routes.get(target);
+    if (r === undefined) {
+      r = this.#route(target);
+      this.#routes.set(target, r);
+    }
+    return r;
+  }
+
+  #route(target: Target): Route {
     const topic = target.topic as string;
     if (target.fanout) {
       const exchange = `${topic}_fanout`;
@@ -141,97 +240,91 @@ export class RabbitDriver implements Driver {
     };
   }
 
-  async send(
+  send(
     target: Target,
     ctxt: Record<string, unknown>,
     message: Record<string, unknown>,
     options: SendOptions,
   ): Promise<unknown> {
-    if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
-    const route = this.#route(target);
-    if (!options.waitForReply) {
+    try {
+      if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
+      const route = this.#routeOf(target);
+      if (options.waitForReply) return this.#call(route, ctxt, message, options);
       const body = this.#encodeRequest(message, ctxt, undefined);
-      await this.#publisher.publish({
-        ...route,
-        body,
-        deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
-      });
-      return undefined;
+      return new Promise<unknown>((resolve, reject) =>
+        this.#publisher.send(
+          {
+            exchange: route.exchange,
+            routingKey: route.routingKey,
+            declare: route.declare,
+            body,
+            deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
+          },
+          (err) => (err ? reject(err) : resolve(undefined)),
+        ),
+      );
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
-    return this.#call(route, ctxt, message, options);
   }
 
-  async #call(
-    route: { exchange: string; routingKey: string; declare: ExchangeSpec },
+  #call(
+    route: Route,
     ctxt: Record<string, unknown>,
     message: Record<string, unknown>,
     options: SendOptions,
   ): Promise<unknown> {
     const timeout = options.timeout ?? 60;
     const deadline = this.#clock.now() + timeout;
+    if (this.#replies.consuming) return this.#callNow(route, ctxt, message, options, deadline);
+    return this.#replies
+      .ensure(deadline)
+      .then(() => this.#callNow(route, ctxt, message, options, deadline));
+  }
+
+  /**
+   * Publishes a call and waits for its reply. The reply may come before the publisher confirm; the
+   * call ends at the first of: its reply, a failed publish (nack, no confirm in time), its
+   * deadline, or a missing call-monitor heartbeat (armed once the request is confirmed).
+   */
+  #callNow(
+    route: Route,
+    ctxt: Record<string, unknown>,
+    message: Record<string, unknown>,
+    options: SendOptions,
+    deadline: number,
+  ): Promise<unknown> {
+    const timeout = options.timeout ?? 60;
     const monitor = options.callMonitorTimeout;
-    await this.#replies.ensure(deadline);
     const msgId = uuidHex();
     const body = this.#encodeRequest(message, ctxt, { msgId, callMonitorTimeout: monitor });
     return new Promise<unknown>((resolve, reject) => {
-      let done = false;
-      let cancelTimeout: (() => void) | undefined;
-      let cancelMonitor: (() => void) | undefined;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        this.#replies.unregister(msgId);
-        cancelTimeout?.();
-        cancelMonitor?.();
-        return true;
-      };
-      const expire = (): void => {
-        if (finish()) {
-          reject(new MessagingTimeout(`Timed out waiting for a reply to message ID ${msgId}`));
-        }
-      };
-      const call: PendingCall = {
-        settle: (reply) => {
-          if (!finish()) return;
-          if (reply.failure !== null) {
-            let err: Error;
-            try {
-              err = deserializeRemoteException(reply.failure);
-            } catch (e) {
-              err = e instanceof Error ? e : new Error(String(e));
-            }
-            reject(err);
-          } else {
-            resolve(reply.result);
-          }
-        },
-        heartbeat: () => {
-          if (done || monitor === undefined || cancelTimeout === undefined) return;
-          cancelMonitor?.();
-          cancelMonitor = this.#deadlines.add(monitor, expire);
-        },
-        fail: (err) => {
-          if (finish()) reject(err);
-        },
-      };
+      const call = new Call(
+        msgId,
+        route.exchange,
+        monitor,
+        this.#replies,
+        this.#deadlines,
+        resolve,
+        reject,
+      );
+      // The timeout runs from the start of the call (waiting for the reply queue used part of it).
+      call.cancelTimeout = this.#deadlines.add(
+        Math.max(0, deadline - this.#clock.now()),
+        call.expire,
+      );
       this.#replies.register(msgId, call);
-      this.#publisher
-        .publish({
-          ...route,
+      this.#publisher.send(
+        {
+          exchange: route.exchange,
+          routingKey: route.routingKey,
+          declare: route.declare,
           body,
-          expiration: String(Math.trunc(timeout * 1000)),
+          expiration: expirationOf(timeout),
           deadline,
-        })
-        .then(
-          () => {
-            if (done) return;
-            // The timeout runs from the start of the call; the publish already used part of it.
-            cancelTimeout = this.#deadlines.add(Math.max(0, deadline - this.#clock.now()), expire);
-            if (monitor !== undefined) cancelMonitor = this.#deadlines.add(monitor, expire);
-          },
-          (err: unknown) =>
-            call.fail(err instanceof Error ? err : new MessageDeliveryFailure(String(err))),
-        );
+        },
+        call.published,
+      );
     });
   }
 

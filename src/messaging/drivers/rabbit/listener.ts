@@ -3,6 +3,7 @@ import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
 import type { DriverListener, IncomingMessage } from '../../driver.js';
 import { serializeRemoteException } from '../../failure.js';
 import type { Target } from '../../target.js';
+import { ChannelAcks, type TrackedDelivery } from './acks.js';
 import { type ConnectionConfig, ManagedConnection, withTimeout } from './connection.js';
 import { readInbound, type ReplyAddress } from './inbound.js';
 import { errorText, uuidHex } from './util.js';
@@ -12,17 +13,67 @@ export const DUPLICATE_WINDOW = 16;
 
 /** A delivery on the channel it came from. */
 interface Delivery {
-  readonly ch: Channel;
-  readonly msg: ConsumeMessage;
+  readonly acks: ChannelAcks;
+  readonly d: TrackedDelivery;
 }
 
+/** What a held delivery asks of its listener (one set of functions per listener, not per message). */
+interface HeldOwner {
+  /** Settles `h` (or its proxy) once; `ack` also remembers its `_unique_id`. */
+  settle(h: Held, how: 'ack' | 'requeue' | 'reject'): void;
+  reply(to: ReplyAddress, result: unknown, failure: string | null): Promise<void>;
+  heartbeat(to: ReplyAddress): Promise<void>;
+}
+
+const NO_REPLY: Promise<void> = Promise.resolve();
+
 /**
- * A delivery the server holds. When its channel is lost, the broker redelivers the message on the
- * next one; that copy is not dispatched again but becomes the `proxy` that the held one's
- * acknowledge/requeue settles (at most once, and nothing lost).
+ * A delivery the server holds, handed to it as the {@link IncomingMessage}. When its channel is
+ * lost, the broker redelivers the message on the next one; that copy is not dispatched again but
+ * becomes the `proxy` that the held one's acknowledge/requeue settles (at most once, and nothing
+ * lost).
  */
-interface Held extends Delivery {
-  proxy: Delivery | undefined;
+class Held implements IncomingMessage, Delivery {
+  proxy: Delivery | undefined = undefined;
+  #settled = false;
+
+  constructor(
+    readonly acks: ChannelAcks,
+    readonly d: TrackedDelivery,
+    readonly uniqueId: string | undefined,
+    readonly to: ReplyAddress | undefined,
+    readonly ctxt: Record<string, unknown>,
+    readonly message: Record<string, unknown>,
+    readonly callMonitorTimeout: number | undefined,
+    readonly owner: HeldOwner,
+  ) {}
+
+  get isCall(): boolean {
+    return this.to !== undefined;
+  }
+
+  /** True the first time only. */
+  release(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    return true;
+  }
+
+  acknowledge(): void {
+    this.owner.settle(this, 'ack');
+  }
+
+  requeue(): void {
+    this.owner.settle(this, 'requeue');
+  }
+
+  reply(result: unknown, failure: string | null): Promise<void> {
+    return this.to ? this.owner.reply(this.to, result, failure) : NO_REPLY;
+  }
+
+  heartbeat(): Promise<void> {
+    return this.to ? this.owner.heartbeat(this.to) : NO_REPLY;
+  }
 }
 
 /** What a listener needs of its driver. */
@@ -61,7 +112,10 @@ export class RabbitListener implements DriverListener {
   readonly #recent: string[] = [];
   /** Deliveries handed to the server and not yet settled, by `_unique_id`. */
   readonly #held = new Map<string, Held>();
+  readonly #owner: HeldOwner;
   #ch: Channel | undefined;
+  /** The acks of {@link #ch}'s deliveries. */
+  #acks: ChannelAcks | undefined;
   #stopping = false;
   #stopped: Promise<void> | undefined;
 
@@ -78,6 +132,17 @@ export class RabbitListener implements DriverListener {
     this.fanoutExchange = `${this.topic}_fanout`;
     this.fanoutQueue = `${this.topic}_fanout_${uuidHex()}`;
     this.#onMessage = onMessage;
+    this.#owner = {
+      settle: (h, how) => {
+        if (!h.release()) return;
+        const uid = h.uniqueId;
+        if (uid !== undefined && this.#held.get(uid) === h) this.#held.delete(uid);
+        if (how === 'ack') this.#remember(uid);
+        this.#settleHeld(h, how);
+      },
+      reply: (to, result, failure) => ctx.reply(to, result, failure),
+      heartbeat: (to) => ctx.heartbeat(to),
+    };
     const qos = ctx.config.options.rabbit_qos_prefetch_count;
     this.#prefetch = Math.min(qos > 0 ? qos : prefetch, 65535); // Basic.Qos takes a short
     this.#log = ctx.config.logger.child({ topic: this.topic, server: target.server });
@@ -118,6 +183,9 @@ export class RabbitListener implements DriverListener {
 
   async #stop(): Promise<void> {
     this.#stopping = true;
+    // Acks marked in this turn leave before the consumers are cancelled and the connection closed:
+    // a dispatched request must not go back to the queue.
+    this.#acks?.flush();
     const ch = this.#ch;
     if (ch && this.#mc.ready) {
       try {
@@ -132,8 +200,11 @@ export class RabbitListener implements DriverListener {
         this.#log.debug({ err: errorText(err) }, 'Could not cancel the consumers cleanly');
       }
     }
+    this.#acks?.flush();
     await this.#mc.close();
     this.#ch = undefined;
+    this.#acks?.close();
+    this.#acks = undefined;
     this.#held.clear();
     this.#ctx.stopped(this);
   }
@@ -141,10 +212,15 @@ export class RabbitListener implements DriverListener {
   async #setup(conn: ChannelModel): Promise<void> {
     const o = this.#ctx.config.options;
     const ch = await conn.createChannel();
+    const acks = new ChannelAcks(ch, (err) =>
+      this.#log.debug({ err: errorText(err) }, 'Could not settle a delivery'),
+    );
     ch.on('error', (err: unknown) => this.#log.warn({ err: errorText(err) }, 'AMQP channel error'));
     ch.on('close', () => {
+      acks.close();
       if (this.#ch !== ch) return;
       this.#ch = undefined;
+      this.#acks = undefined;
       if (this.#stopping) return;
       // The channel alone went away (e.g. a protocol error): start over on a fresh connection.
       setImmediate(() => {
@@ -192,9 +268,10 @@ export class RabbitListener implements DriverListener {
     // per-consumer QoS.
     await ch.prefetch(this.#prefetch, !o.rabbit_quorum_queue);
     this.#ch = ch;
+    this.#acks = acks;
     const queues = [this.topic, this.serverQueue, this.fanoutQueue];
     for (const [i, q] of queues.entries()) {
-      await ch.consume(q, (msg) => this.#onDelivery(ch, msg), {
+      await ch.consume(q, (msg) => this.#onDelivery(ch, acks, msg), {
         noAck: false,
         consumerTag: String(i + 1),
       });
@@ -211,14 +288,15 @@ export class RabbitListener implements DriverListener {
     }
   }
 
-  /** Settles a held delivery, or its redelivered copy when its own channel is gone. */
+  /**
+   * Settles a held delivery, or its redelivered copy when its own channel is gone. Acks are
+   * coalesced per turn ({@link ChannelAcks}); nacks leave at once.
+   */
   #settleHeld(h: Held, how: 'ack' | 'requeue' | 'reject'): void {
-    const d = h.ch === this.#ch ? h : h.proxy;
-    if (!d) return;
-    this.#settle(d.ch, (c) => {
-      if (how === 'ack') c.ack(d.msg);
-      else c.nack(d.msg, false, how === 'requeue');
-    });
+    const d = h.acks === this.#acks ? h : h.proxy;
+    if (!d || d.acks !== this.#acks) return;
+    if (how === 'ack') d.acks.ack(d.d, h.to === undefined);
+    else d.acks.nack(d.d, how === 'requeue');
   }
 
   #remember(uniqueId: string | undefined): void {
@@ -227,10 +305,11 @@ export class RabbitListener implements DriverListener {
     if (this.#recent.length > DUPLICATE_WINDOW) this.#recent.shift();
   }
 
-  #onDelivery(ch: Channel, msg: ConsumeMessage | null): void {
+  #onDelivery(ch: Channel, acks: ChannelAcks, msg: ConsumeMessage | null): void {
     if (msg === null) {
       if (this.#stopping || this.#ch !== ch) return;
       this.#log.warn('A consumer was cancelled by the broker (queue deleted?); re-declaring');
+      acks.flush();
       this.#mc.reset('consumer cancelled by the broker');
       return;
     }
@@ -263,9 +342,9 @@ export class RabbitListener implements DriverListener {
     const uid = r.uniqueId;
     if (uid !== undefined) {
       const prior = this.#held.get(uid);
-      if (prior && prior.ch !== ch && prior.proxy?.ch !== ch) {
+      if (prior && prior.acks !== acks && prior.proxy?.acks !== acks) {
         // Redelivered after a connection loss while the first copy still waits in the server.
-        prior.proxy = { ch, msg };
+        prior.proxy = { acks, d: acks.track(msg) };
         this.#log.debug(
           { uniqueId: uid },
           'Redelivered message is already held; not dispatched twice',
@@ -281,41 +360,22 @@ export class RabbitListener implements DriverListener {
         return;
       }
     }
-    const to = r.reply;
-    const held: Held = { ch, msg, proxy: undefined };
+    const held = new Held(
+      acks,
+      acks.track(msg),
+      uid,
+      r.reply,
+      r.ctxt,
+      r.message,
+      r.reply === undefined ? undefined : r.callMonitorTimeout,
+      this.#owner,
+    );
     if (uid !== undefined) this.#held.set(uid, held);
-    let settled = false;
-    const release = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      if (uid !== undefined && this.#held.get(uid) === held) this.#held.delete(uid);
-      return true;
-    };
-    const incoming: IncomingMessage = {
-      ctxt: r.ctxt,
-      message: r.message,
-      isCall: to !== undefined,
-      callMonitorTimeout: to === undefined ? undefined : r.callMonitorTimeout,
-      acknowledge: () => {
-        if (!release()) return;
-        this.#remember(uid);
-        this.#settleHeld(held, 'ack');
-      },
-      requeue: () => {
-        if (release()) this.#settleHeld(held, 'requeue');
-      },
-      reply: async (result, failure) => {
-        if (to) await this.#ctx.reply(to, result, failure);
-      },
-      heartbeat: async () => {
-        if (to) await this.#ctx.heartbeat(to);
-      },
-    };
     try {
-      this.#onMessage(incoming);
+      this.#onMessage(held);
     } catch (err) {
       this.#log.error({ err: errorText(err) }, 'The message handler failed; dropping the message');
-      if (release()) this.#settleHeld(held, 'reject');
+      this.#owner.settle(held, 'reject');
     }
   }
 }

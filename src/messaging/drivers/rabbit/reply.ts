@@ -13,11 +13,30 @@ export interface PendingCall {
   fail(err: Error): void;
 }
 
+/** Replies acknowledged together at most (one `Basic.Ack` with `multiple`). */
+const ACK_BATCH = 64;
+/** Real-time ms after which replies received are acknowledged however few. */
+const ACK_DELAY_MS = 25;
+
+/** The reply channel's acks: every delivery on it is acknowledged, so one `multiple` ack covers all. */
+interface ReplyAcks {
+  readonly ch: Channel;
+  last: ConsumeMessage | undefined;
+  count: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 /**
  * The client side of replies: one queue `reply_<uuid4 hex>` per driver, declared lazily on the
  * first call (non-durable, not auto-delete, `x-expires` = `rabbit_transient_queues_ttl`), consumed
  * on its own connection and restored after every reconnection. Replies are routed to the waiting
  * call by `_msg_id`; others are logged and dropped.
+ *
+ * Acks (the consumer uses manual acks, as oslo's does): every reply is acknowledged, in batches —
+ * one `Basic.Ack` with `multiple` per {@link ACK_BATCH} replies or after {@link ACK_DELAY_MS} ms,
+ * and never more than half the prefetch unacknowledged. A call is settled when its reply arrives,
+ * not when it is acknowledged. A reply still unacknowledged when the reply connection drops is
+ * delivered again after the reconnection and dropped, its call being settled already.
  *
  * Replies come through the default exchange (oslo.messaging >= 5.34). With
  * `rabbit_reply_direct_exchange` the queue is also bound to a direct exchange of the same name,
@@ -28,18 +47,27 @@ export class ReplyConsumer {
   readonly #config: ConnectionConfig;
   readonly #log: Logger;
   readonly #calls = new Map<string, PendingCall>();
+  readonly #ackBatch: number;
   #mc: ManagedConnection | undefined;
   #ch: Channel | undefined;
+  #acks: ReplyAcks | undefined;
   #closed = false;
 
   constructor(config: ConnectionConfig) {
     this.#config = config;
     this.#log = config.logger;
+    const prefetch = config.options.rabbit_qos_prefetch_count;
+    this.#ackBatch = prefetch > 0 ? Math.max(1, Math.min(ACK_BATCH, prefetch >> 1)) : ACK_BATCH;
   }
 
   /** True when not in use yet, or while consuming. */
   get ready(): boolean {
     return this.#mc === undefined || this.#mc.ready;
+  }
+
+  /** True while the reply queue is being consumed (a call can be sent without {@link ensure}). */
+  get consuming(): boolean {
+    return !this.#closed && this.#mc !== undefined && this.#mc.ready;
   }
 
   /** Calls waiting for a reply. */
@@ -68,7 +96,26 @@ export class ReplyConsumer {
     const calls = [...this.#calls.values()];
     this.#calls.clear();
     for (const call of calls) call.fail(err);
+    if (this.#acks) this.#flushAcks(this.#acks);
     await this.#mc?.close();
+  }
+
+  /** Acknowledges every reply received on the channel so far (one `multiple` ack). */
+  #flushAcks(a: ReplyAcks): void {
+    if (a.timer !== undefined) {
+      clearTimeout(a.timer);
+      a.timer = undefined;
+    }
+    const last = a.last;
+    if (!last) return;
+    a.last = undefined;
+    a.count = 0;
+    if (this.#ch !== a.ch) return; // the broker requeued them with the channel
+    try {
+      a.ch.ack(last, true);
+    } catch {
+      // The channel is closing; the broker requeues the replies, which come back and are dropped.
+    }
   }
 
   async #setup(conn: ChannelModel): Promise<void> {
@@ -78,7 +125,11 @@ export class ReplyConsumer {
     ch.on('error', (err: unknown) =>
       this.#log.warn({ connection: 'reply', err: errorText(err) }, 'AMQP channel error'),
     );
+    const acks: ReplyAcks = { ch, last: undefined, count: 0, timer: undefined };
     ch.on('close', () => {
+      if (acks.timer !== undefined) clearTimeout(acks.timer);
+      acks.timer = undefined;
+      acks.last = undefined;
       if (this.#ch !== ch) return;
       this.#ch = undefined;
       // The channel alone went away: start over on a fresh connection.
@@ -105,21 +156,26 @@ export class ReplyConsumer {
     if (o.rabbit_reply_direct_exchange) await ch.bindQueue(q, q, q);
     if (o.rabbit_qos_prefetch_count > 0) await ch.prefetch(o.rabbit_qos_prefetch_count);
     this.#ch = ch;
-    await ch.consume(q, (msg) => this.#onReply(ch, msg), { noAck: false, consumerTag: '1' });
+    this.#acks = acks;
+    await ch.consume(q, (msg) => this.#onReply(ch, acks, msg), {
+      noAck: false,
+      consumerTag: '1',
+    });
   }
 
-  #onReply(ch: Channel, msg: ConsumeMessage | null): void {
+  #onReply(ch: Channel, acks: ReplyAcks, msg: ConsumeMessage | null): void {
     if (msg === null) {
       this.#log.warn({ queue: this.queue }, 'The reply consumer was cancelled by the broker');
-      if (this.#ch === ch) this.#mc?.reset('reply consumer cancelled');
+      if (this.#ch === ch) {
+        this.#flushAcks(acks);
+        this.#mc?.reset('reply consumer cancelled');
+      }
       return;
     }
-    try {
-      ch.ack(msg);
-    } catch {
-      // The channel is closing; the broker requeues the reply for the next consumer.
-      return;
-    }
+    if (this.#ch !== ch) return; // the channel is closing; the broker requeues the reply
+    acks.last = msg;
+    if (++acks.count >= this.#ackBatch) this.#flushAcks(acks);
+    else acks.timer ??= setTimeout(() => this.#flushAcks(acks), ACK_DELAY_MS);
     let reply: InboundReply;
     try {
       reply = readReply(msg.content, this.#config.options.rabbit_max_message_size);
@@ -129,10 +185,11 @@ export class ReplyConsumer {
     }
     const call = this.#calls.get(reply.msgId);
     if (!call) {
-      this.#log.info(
-        { msgId: reply.msgId },
-        `No calling threads waiting for msg_id : ${reply.msgId}`,
-      );
+      const text = `No calling threads waiting for msg_id : ${reply.msgId}`;
+      // A redelivered reply whose call is gone was most likely settled before the reply
+      // connection was lost (its ack was still batched).
+      if (msg.fields.redelivered) this.#log.debug({ msgId: reply.msgId }, text);
+      else this.#log.info({ msgId: reply.msgId }, text);
       return;
     }
     if (reply.ending) call.settle(reply);

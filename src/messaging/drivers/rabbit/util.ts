@@ -3,7 +3,8 @@ import type { Clock } from '../../../core/index.js';
 
 /** A uuid4 as 32 hex digits, as oslo.messaging writes ids and queue names. */
 export function uuidHex(): string {
-  return randomUUID().replace(/-/g, '');
+  const u = randomUUID();
+  return u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24);
 }
 
 /** Wakes every waiter when something changed (a connection came up, a channel closed, ...). */
