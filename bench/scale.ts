@@ -285,7 +285,7 @@ interface Timed {
 
 /**
  * Drives a new ExactScheduler over `pt` from the clock's current time to `end`, timing the run (not
- * start(), which builds the heap) as a whole and in SEGMENTS equal stretches of simulated time.
+ * start(), which builds the queue) as a whole and in SEGMENTS equal stretches of simulated time.
  */
 async function timedExactRun(
   pt: PeriodicTasks,
@@ -780,9 +780,9 @@ function report(
   out.push('');
   out.push(
     'ns/run = wall time ÷ task runs; the task is a no-op counter, so this is all scheduling overhead: ' +
-      'heap operations, the per-run work of `PeriodicTasks` and the admin context built per wake-up ' +
+      'queue operations, the per-run work of `PeriodicTasks` and the admin context built per wake-up ' +
       '(almost every wake-up runs a single task here, as spacings are random). start() (building the ' +
-      `heap) is not included. Each exact run is also timed in ${SEGMENTS} equal stretches of simulated ` +
+      `queue) is not included. Each exact run is also timed in ${SEGMENTS} equal stretches of simulated ` +
       'time; their median is less sensitive to other load on the machine and is what the target ' +
       'verdict uses. CPU ns/run counts the whole process (GC helper threads too). ' +
       'The full scan advances the clock 1 s per tick and continues from the exact runs’ state.',

@@ -7,6 +7,7 @@ import {
   type RequestContext,
 } from '../core/index.js';
 import { type PeriodicInternals, periodicInternals, type PeriodicTasks } from './periodic-tasks.js';
+import { DueQueue } from './due-queue.js';
 import { grow } from './task-table.js';
 
 /** Options of {@link ExactScheduler}. */
@@ -67,8 +68,9 @@ function validate(options: ExactSchedulerOptions): void {
  * loop) runs once as soon as it can, and the runs it missed are counted and logged at WARNING — never
  * silently dropped, never run in a burst.
  *
- * Per task the scheduler keeps a heap node (16 bytes), its anchor (8 bytes) and two flags; a million
- * tasks fit in one process.
+ * Per task the scheduler keeps one 24-byte record — due time, anchor and a queue link, see
+ * {@link DueQueue} — and a flag; a million tasks fit in one process, and a run touches a few cache
+ * lines whatever the number of tasks.
  */
 export class ExactScheduler {
   readonly #p: PeriodicInternals;
@@ -80,23 +82,26 @@ export class ExactScheduler {
   readonly #yieldMs: number;
   readonly #logger: Logger;
 
-  // Binary min-heap on (due, entry), interleaved [due0, entry0, due1, entry1, ...] so a node is one
-  // cache line: at a million tasks the sift is bound by memory, not by comparisons.
-  #heap = new Float64Array(32);
-  #size = 0;
+  /** The scheduled entries by (due, entry): a calendar queue, see {@link DueQueue}. */
+  #queue = new DueQueue(0);
   /** Per slot: 1 once one of its entries is scheduled (one schedule per name). */
   #slotScheduled = new Uint8Array(16);
-  /** Per entry: its first due time; due times are `anchor + k·spacing`, so rounding never accumulates. */
-  #anchor = new Float64Array(16);
-  /** Per entry: 1 while a run-immediately task waits for its first run, which then sets its anchor. */
-  #anchorAtFirstRun = new Uint8Array(16);
-  /** How many entries still have their anchor flag set (0 after start-up: skip the lookup). */
+  // The queue also keeps each entry's anchor (first due time) next to its due time: due times are
+  // `anchor + k·spacing`, so rounding never accumulates. The anchor is NaN while a run-immediately
+  // task waits for its first run, which then sets it.
+  /** How many entries still wait for their anchor (0 after start-up: skip the check). */
   #anchorsPending = 0;
   #missed = new Map<number, number>();
+  /** The entry that is running (out of the queue meanwhile) and the due time it runs for; -1: none. */
+  #runningEntry = -1;
+  #runningDue = 0;
 
   #running = false;
   #stopping = false;
   #wake = new AbortController();
+  /** `#wake.signal`, and whether it was aborted (plain fields: read on every wake-up). */
+  #wakeSignal = this.#wake.signal;
+  #interrupted = false;
   #done: Promise<void> = Promise.resolve();
 
   constructor(tasks: PeriodicTasks, options: ExactSchedulerOptions = {}) {
@@ -124,14 +129,15 @@ export class ExactScheduler {
     const table = this.#p.table;
     // Sized to the tasks there are: no growth slack for a fixed set of tasks.
     const n = Math.max(table.length, 8);
-    this.#size = 0;
-    this.#heap = new Float64Array(2 * n);
-    this.#anchor = new Float64Array(n);
-    this.#anchorAtFirstRun = new Uint8Array(n);
+    const now = this.#clock.now();
+    this.#queue = new DueQueue(now, n);
     this.#anchorsPending = 0;
+    this.#runningEntry = -1;
+    this.#wake = new AbortController();
+    this.#wakeSignal = this.#wake.signal;
+    this.#interrupted = false;
     this.#slotScheduled = new Uint8Array(Math.max(table.slotCount, 8));
     this.#missed.clear();
-    const now = this.#clock.now();
     for (let i = 0; i < table.length; i++) this.#schedule(i, now, true);
     const onAdd = (entry: number): void => {
       this.#schedule(entry, this.#clock.now(), false);
@@ -165,20 +171,23 @@ export class ExactScheduler {
   schedule(): ScheduledTask[] {
     const t = this.#p.table;
     const rows: ScheduledTask[] = [];
-    for (let h = 0; h < this.#size; h++) {
-      const entry = this.#heap[2 * h + 1] as number;
+    const row = (entry: number, nextDue: number): void => {
       const slot = t.slotOf(entry);
       rows.push({
         name: t.names[entry] as string,
         spacing: t.spacing[slot] as number,
-        nextDue: this.#heap[2 * h] as number,
+        nextDue,
         missedRuns: this.#missed.get(slot) ?? 0,
       });
-    }
+    };
+    // A running task is listed with the due time it runs for, until it is rescheduled.
+    if (this.#runningEntry >= 0) row(this.#runningEntry, this.#runningDue);
+    this.#queue.forEach(row);
     return rows;
   }
 
   #interrupt(): void {
+    this.#interrupted = true;
     this.#wake.abort();
   }
 
@@ -198,63 +207,87 @@ export class ExactScheduler {
       // Built long before start: begin now rather than report runs that were never scheduled.
       if (atStart && due < now) due = now;
     }
-    this.#anchor = grow(this.#anchor, entry + 1);
-    this.#anchorAtFirstRun = grow(this.#anchorAtFirstRun, entry + 1);
-    this.#anchor[entry] = due;
-    this.#anchorAtFirstRun[entry] = Number.isNaN(last) ? 1 : 0;
+    // Anchor NaN: anchored at its first run (see the loop).
+    this.#queue.setAnchor(entry, Number.isNaN(last) ? NaN : due);
     if (Number.isNaN(last)) this.#anchorsPending++;
-    this.#push(due, entry);
+    this.#queue.push(entry, due);
   }
 
   async #loop(): Promise<void> {
     const clock = this.#clock;
     const t = this.#p.table;
-    let sliceStart = performance.now();
+    const run = this.#p.run;
+    const yieldMs = this.#yieldMs;
+    // Start of the current stretch of back-to-back runs (real time), taken after its first run so
+    // that a wake-up running a single task reads the real clock once.
+    let sliceStart = -1;
     while (!this.#stopping) {
       let now = clock.now();
-      const heap = this.#heap;
-      if (this.#size > 0 && (heap[0] as number) <= now) {
+      const queue = this.#queue;
+      let due = queue.peekDue();
+      if (due <= now) {
         const ctx = this.#context();
-        while (this.#size > 0 && (this.#heap[0] as number) <= now) {
-          const entry = this.#heap[1] as number;
-          let due = this.#heap[0] as number;
-          if (this.#anchorsPending > 0 && this.#anchorAtFirstRun[entry]) {
+        do {
+          // Out of the queue while it runs: a task added meanwhile may go to the top.
+          const entry = queue.peekId();
+          queue.pop();
+          const slot = t.slotOf(entry);
+          // Read before the run, so that at scale its cache miss overlaps the rest of the work.
+          let spacing = t.spacing[slot] as number;
+          let anchor = queue.anchor(entry);
+          if (this.#anchorsPending > 0 && Number.isNaN(anchor)) {
             // "Run immediately" means from when it really first ran: the grid starts there.
-            this.#anchorAtFirstRun[entry] = 0;
             this.#anchorsPending--;
             due = clock.now();
-            this.#anchor[entry] = due;
+            anchor = due;
+            queue.setAnchor(entry, anchor);
           }
-          const slot = t.slotOf(entry);
           t.lastRun[slot] = due;
-          const pending = this.#p.run(entry, ctx, false, due);
+          this.#runningEntry = entry;
+          this.#runningDue = due;
+          const pending = run(entry, ctx, false, due);
           if (pending) await pending;
           now = clock.now();
-          this.#replaceTop(this.#nextDue(entry, slot, due, now), entry);
+          // A registration under the same name during the run sets the name's spacing.
+          if (t.hasSharedNames) spacing = t.spacing[slot] as number;
+          queue.push(entry, this.#nextDue(entry, slot, anchor, spacing, due, now));
+          this.#runningEntry = -1;
           if (this.#stopping) return;
-          if (performance.now() - sliceStart > this.#yieldMs) {
+          const real = performance.now();
+          if (sliceStart < 0) {
+            sliceStart = real;
+          } else if (real - sliceStart > yieldMs) {
             await clock.sleep(0);
-            sliceStart = performance.now();
+            sliceStart = -1;
             now = clock.now();
           }
-        }
+          due = queue.peekDue();
+        } while (due <= now);
       }
-      const wait = this.#size > 0 ? (this.#heap[0] as number) - now : Infinity;
-      const signal = this.#wake.signal;
+      const signal = this.#wakeSignal;
       try {
-        await clock.sleep(wait, signal);
+        await clock.sleep(due - now, signal);
       } catch (err) {
-        if (!signal.aborted) throw err;
+        if (!this.#interrupted) throw err;
       }
-      if (signal.aborted) this.#wake = new AbortController();
-      sliceStart = performance.now();
+      if (this.#interrupted) {
+        this.#interrupted = false;
+        this.#wake = new AbortController();
+        this.#wakeSignal = this.#wake.signal;
+      }
+      sliceStart = -1;
     }
   }
 
   /** Next grid point; if more than one has already passed, skip to the latest and count the misses. */
-  #nextDue(entry: number, slot: number, due: number, now: number): number {
-    const spacing = this.#p.table.spacing[slot] as number;
-    const anchor = this.#anchor[entry] as number;
+  #nextDue(
+    entry: number,
+    slot: number,
+    anchor: number,
+    spacing: number,
+    due: number,
+    now: number,
+  ): number {
     let k = Math.round((due - anchor) / spacing) + 1;
     let next = anchor + k * spacing;
     if (next < now) {
@@ -270,51 +303,5 @@ export class ExactScheduler {
       }
     }
     return next;
-  }
-
-  #push(due: number, entry: number): void {
-    if (2 * this.#size === this.#heap.length) this.#heap = grow(this.#heap, 2 * this.#size + 2);
-    const h = this.#heap;
-    let i = this.#size++;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const pd = h[2 * p] as number;
-      const pe = h[2 * p + 1] as number;
-      if (due > pd || (due === pd && entry > pe)) break;
-      h[2 * i] = pd;
-      h[2 * i + 1] = pe;
-      i = p;
-    }
-    h[2 * i] = due;
-    h[2 * i + 1] = entry;
-  }
-
-  /** Replaces the heap's top with (due, entry) and sifts it down. */
-  #replaceTop(due: number, entry: number): void {
-    const h = this.#heap;
-    const n = this.#size;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      let c = l;
-      let cd = h[2 * l] as number;
-      let ce = h[2 * l + 1] as number;
-      if (l + 1 < n) {
-        const rd = h[2 * l + 2] as number;
-        const re = h[2 * l + 3] as number;
-        if (rd < cd || (rd === cd && re < ce)) {
-          c = l + 1;
-          cd = rd;
-          ce = re;
-        }
-      }
-      if (due < cd || (due === cd && entry < ce)) break;
-      h[2 * i] = cd;
-      h[2 * i + 1] = ce;
-      i = c;
-    }
-    h[2 * i] = due;
-    h[2 * i + 1] = entry;
   }
 }

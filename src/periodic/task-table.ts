@@ -26,6 +26,8 @@ export class TaskTable {
   readonly fns: PeriodicTaskFn[] = [];
   #flags = new Uint8Array(8);
   #slotOf = new Int32Array(8);
+  /** False while every name is distinct, so that slot = entry and a run needs no `slotOf` read. */
+  #shared = false;
   readonly #slotByName = new Map<string, number>();
   /** Per slot: seconds between runs. */
   spacing = new Float64Array(8);
@@ -64,14 +66,20 @@ export class TaskTable {
     this.#slotOf = grow(this.#slotOf, entry + 1);
     this.#flags[entry] = (runImmediately ? IMMEDIATE : 0) | (externalOk ? EXTERNAL_OK : 0);
     this.#slotOf[entry] = slot;
+    if (slot !== entry) this.#shared = true;
     this.spacing[slot] = spacing;
     this.lastRun[slot] = runImmediately ? NaN : now;
     this.onAdd?.(entry);
     return entry;
   }
 
+  /** True once two registrations share a name (and so a slot). */
+  get hasSharedNames(): boolean {
+    return this.#shared;
+  }
+
   slotOf(entry: number): number {
-    return this.#slotOf[entry] as number;
+    return this.#shared ? (this.#slotOf[entry] as number) : entry;
   }
 
   runImmediately(entry: number): boolean {

@@ -262,6 +262,69 @@ describe('ExactScheduler', () => {
     expect(starts).toEqual([]);
   });
 
+  it('a task added while another runs, and due at once, neither replaces nor duplicates it', async () => {
+    const clock = new VirtualClock(0);
+    const log: string[] = [];
+    const m = new PeriodicTasks({ clock });
+    m.addPeriodicTask(
+      async () => {
+        log.push(`slow@${clock.now()}`);
+        if (log.length === 1) {
+          // Goes to the top of the queue while this run is out of it.
+          m.addPeriodicTask(() => void log.push(`added@${clock.now()}`), {
+            name: 'added',
+            spacing: 4,
+            runImmediately: true,
+          });
+        }
+        await clock.sleep(1);
+      },
+      { name: 'slow', spacing: 10 },
+    );
+    const s = new ExactScheduler(m, { spread: 0 });
+    s.start();
+    await clock.advance(20);
+    s.stop();
+    expect(log).toEqual(['slow@10', 'added@11', 'added@15', 'added@19', 'slow@20']);
+    expect(
+      s
+        .schedule()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(['added', 'slow']);
+  });
+
+  it('schedules every one of many tasks added while running', async () => {
+    const clock = new VirtualClock(0);
+    const m = new PeriodicTasks({ clock });
+    const s = new ExactScheduler(m, { spread: 0 });
+    s.start();
+    const runs = new Array<number>(100).fill(0);
+    for (let i = 0; i < 100; i++) {
+      m.addPeriodicTask(() => void runs[i]!++, { name: `t${i}`, spacing: 1 + (i % 7) });
+    }
+    await clock.advance(42);
+    s.stop();
+    expect(runs).toEqual(runs.map((_, i) => Math.floor(42 / (1 + (i % 7)))));
+    expect(s.schedule()).toHaveLength(100);
+  });
+
+  it('a later registration under a scheduled name sets its spacing while running, as at start', async () => {
+    const clock = new VirtualClock(0);
+    const starts: number[] = [];
+    const m = new PeriodicTasks({ clock });
+    m.addPeriodicTask(() => void starts.push(clock.now()), { name: 'dup', spacing: 10 });
+    const s = new ExactScheduler(m, { spread: 0 });
+    s.start();
+    await clock.advance(10);
+    m.addPeriodicTask(() => void starts.push(-1), { name: 'dup', spacing: 5 });
+    await clock.advance(20);
+    s.stop();
+    // The first registration keeps running, now every 5 s from its anchor.
+    expect(starts).toEqual([10, 20, 25, 30]);
+    expect(s.schedule().map((r) => r.spacing)).toEqual([5]);
+  });
+
   it('can be restarted, and refuses a second start while running', async () => {
     const clock = new VirtualClock(0);
     const { manager, starts } = oneTask(clock, { spacing: 10 });
