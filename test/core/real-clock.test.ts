@@ -11,8 +11,8 @@ describe('RealClock', () => {
   });
 
   it('never wakes before the deadline', async () => {
-    for (const spinThreshold of [0, 0.002]) {
-      const clock = new RealClock({ spinThreshold });
+    for (const preciseWindow of [0, 0.002, 0.02]) {
+      const clock = new RealClock({ preciseWindow });
       const start = clock.now();
       await clock.sleep(0.015);
       expect(clock.now() - start).toBeGreaterThanOrEqual(0.015);
@@ -32,6 +32,7 @@ describe('RealClock', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new RealClock({ spinThreshold: -1 })).toThrow(RangeError);
+    expect(() => new RealClock({ preciseWindow: -1 })).toThrow(RangeError);
+    expect(() => new RealClock({ preciseWindow: Infinity })).toThrow(RangeError);
   });
 });
