@@ -56,6 +56,15 @@ export class RealClock implements Clock {
   readonly #windowMs: number;
 
   constructor(options: RealClockOptions = {}) {
+    for (const key of Object.keys(options)) {
+      if (key !== 'preciseWindow') {
+        throw new RangeError(
+          key === 'spinThreshold'
+            ? 'RealClock option spinThreshold was renamed preciseWindow'
+            : `Unknown RealClock option '${key}'`,
+        );
+      }
+    }
     const window = options.preciseWindow ?? 0.002;
     if (!(window >= 0) || !Number.isFinite(window)) {
       throw new RangeError(`preciseWindow must be a finite number >= 0, got ${String(window)}`);

@@ -34,5 +34,10 @@ describe('RealClock', () => {
   it('validates its options', () => {
     expect(() => new RealClock({ preciseWindow: -1 })).toThrow(RangeError);
     expect(() => new RealClock({ preciseWindow: Infinity })).toThrow(RangeError);
+    // The option's old name is refused, not silently ignored.
+    expect(() => new RealClock({ spinThreshold: 0.002 } as never)).toThrow(/renamed preciseWindow/);
+    expect(() => new RealClock({ precise: 1 } as never)).toThrow(
+      /Unknown RealClock option 'precise'/,
+    );
   });
 });
