@@ -82,16 +82,24 @@ const NO_EXTRA: Readonly<Record<string, unknown>> = Object.freeze(
 /** Unknown keys only, on a null-prototype object, never `__proto__`. */
 function ownExtra(fields: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
   let extra: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(fields)) {
+  for (const k of Object.keys(fields)) {
     if (k === '__proto__' || KNOWN_KEYS.has(k)) continue;
     extra ??= Object.create(null) as Record<string, unknown>;
-    extra[k] = v;
+    extra[k] = fields[k];
   }
   return extra ? Object.freeze(extra) : NO_EXTRA;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const bool = (v: unknown, dflt: boolean): boolean => (typeof v === 'boolean' ? v : dflt);
+
+/** The strings of a wire array (anything else: none). */
+function stringsOf(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  const out: string[] = [];
+  for (const r of v) if (typeof r === 'string') out.push(r);
+  return out;
+}
 
 /** `str(datetime.utcnow())` as Python prints it: `2017-09-01 10:00:00.123456`. */
 export function pythonTimestamp(date: Date = new Date()): string {
@@ -205,30 +213,32 @@ export class RequestContext {
    * unknown keys are kept in {@link extra} (never `__proto__`), so nothing can reach a prototype.
    */
   static fromDict(d: Readonly<Record<string, unknown>>): RequestContext {
-    const get = (k: string): unknown => (Object.hasOwn(d, k) ? d[k] : undefined);
-    const roles = get('roles');
-    const requestId = str(get('request_id'));
-    const timestamp = str(get('timestamp'));
-    return new RequestContext({
-      userId: str(get('user_id')) ?? str(get('user')),
-      projectId: str(get('project_id')) ?? str(get('tenant_id')) ?? str(get('tenant')),
-      domain: str(get('domain')),
-      userDomain: str(get('user_domain')),
-      projectDomain: str(get('project_domain')),
-      isAdmin: bool(get('is_admin'), false),
-      readOnly: bool(get('read_only'), false),
-      showDeleted: bool(get('show_deleted'), false),
-      authToken: str(get('auth_token')),
-      ...(requestId !== null ? { requestId } : {}),
-      globalRequestId: str(get('global_request_id')),
-      resourceUuid: str(get('resource_uuid')),
-      roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [],
-      isAdminProject: bool(get('is_admin_project'), true),
-      ...(timestamp !== null ? { timestamp } : {}),
-      projectName: str(get('project_name')) ?? str(get('tenant_name')),
-      userName: str(get('user_name')),
-      extra: Object.fromEntries(Object.entries(d).filter(([k]) => !KNOWN_KEYS.has(k))),
-    });
+    // One pass, no intermediate arrays: this runs for every request a server receives.
+    const own = (k: string): unknown => (Object.hasOwn(d, k) ? d[k] : undefined);
+    const fields: RequestContextFields = {
+      userId: str(own('user_id')) ?? str(own('user')),
+      projectId: str(own('project_id')) ?? str(own('tenant_id')) ?? str(own('tenant')),
+      domain: str(own('domain')),
+      userDomain: str(own('user_domain')),
+      projectDomain: str(own('project_domain')),
+      isAdmin: bool(own('is_admin'), false),
+      readOnly: bool(own('read_only'), false),
+      showDeleted: bool(own('show_deleted'), false),
+      authToken: str(own('auth_token')),
+      globalRequestId: str(own('global_request_id')),
+      resourceUuid: str(own('resource_uuid')),
+      roles: stringsOf(own('roles')),
+      isAdminProject: bool(own('is_admin_project'), true),
+      projectName: str(own('project_name')) ?? str(own('tenant_name')),
+      userName: str(own('user_name')),
+      extra: d,
+    };
+    const requestId = str(own('request_id'));
+    if (requestId !== null) fields.requestId = requestId;
+    const timestamp = str(own('timestamp'));
+    if (timestamp !== null) fields.timestamp = timestamp;
+    // The constructor keeps only the unknown keys of `extra` (never `__proto__`).
+    return new RequestContext(fields);
   }
 
   /** For logs: the dict form with the auth token masked. */
