@@ -385,15 +385,15 @@ const js = (file: string): string => join(HERE, file);
 
 /**
  * conductor-ts at its defaults, then (information only, never used for a target) a tuned variant
- * that only widens the server's prefetch window with `rabbit_qos_prefetch_count=256` (the default
- * bounds it to the executor pool, 64) — the setting that most changes the cast rate.
+ * that only widens the server's prefetch window with `rabbit_qos_prefetch_count=1024` (the default
+ * is 4 × the executor pool, 256) — the setting that most changes the cast rate.
  */
-const CONDUCTOR_TUNED = 'tuned: rabbit_qos_prefetch_count=256';
+const CONDUCTOR_TUNED = 'tuned: rabbit_qos_prefetch_count=1024';
 
 async function runConductor(): Promise<void> {
   const variants: [string, string, string, number][] = [
     ['default', RABBIT_URL, 'seq,conc,cast,castpipe', 4],
-    [CONDUCTOR_TUNED, `${RABBIT_URL}?rabbit_qos_prefetch_count=256`, 'conc,castpipe', 2],
+    [CONDUCTOR_TUNED, `${RABBIT_URL}?rabbit_qos_prefetch_count=1024`, 'conc,castpipe', 2],
   ];
   for (const [variant, url, modes, n] of variants) {
     const name = `${RUN_ID}_ct${variant === 'default' ? '' : '_tuned'}`;

@@ -35,7 +35,7 @@ export interface IncomingMessage {
 
 /** Options of a listener. */
 export interface ListenOptions {
-  /** Messages delivered but not yet acknowledged, at most. */
+  /** Messages delivered but not yet acknowledged, at most (the server's `prefetch`). */
   readonly prefetch: number;
 }
 

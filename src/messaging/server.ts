@@ -24,10 +24,18 @@ export interface RpcServerOptions {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context type is the serializer's
   serializer?: Serializer<any>;
   /**
-   * Requests handled at once (oslo `executor_thread_pool_size`), which is also the prefetch: at most
-   * this many unacknowledged deliveries per queue. Default 64.
+   * Requests handled at once (oslo `executor_thread_pool_size`). Default 64.
    */
   executorPoolSize?: number;
+  /**
+   * Deliveries received but not yet dispatched, at most (the AMQP prefetch: a request is
+   * acknowledged when its dispatch begins). They wait while every executor is busy and go back to
+   * the queue on `stop()`. A window wider than the pool keeps the broker streaming while acks are
+   * on their way; a narrow one shares a busy topic more evenly between servers. Default
+   * 4 × `executorPoolSize` (256); 1–65535. The transport option `rabbit_qos_prefetch_count`, when
+   * set, takes precedence.
+   */
+  prefetch?: number;
   logger?: Logger;
   /**
    * Observer called once per handled message (for metrics): after the reply is sent, or after the
@@ -62,6 +70,9 @@ export const UNKNOWN_METHOD = '_unknown_';
 
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
+/** AMQP's `Basic.Qos` takes a 16-bit prefetch count. */
+const MAX_PREFETCH = 65535;
+
 /**
  * Serves endpoints on a target: the shared queue `topic`, the per-server queue `topic.server` and
  * the topic's fanout (oslo.messaging's `RPCServer`).
@@ -76,6 +87,7 @@ export class RpcServer {
   readonly target: Target;
   readonly dispatcher: RpcDispatcher;
   readonly #poolSize: number;
+  readonly #prefetch: number;
   readonly #logger: Logger;
   readonly #onDispatch: ((event: RpcDispatchEvent) => void) | undefined;
   #state: State = 'new';
@@ -93,6 +105,12 @@ export class RpcServer {
     const pool = options.executorPoolSize ?? 64;
     if (!Number.isInteger(pool) || pool < 1)
       throw new InvalidOptionError(`executorPoolSize must be an integer >= 1, got ${String(pool)}`);
+    const prefetch = options.prefetch ?? Math.min(4 * pool, MAX_PREFETCH);
+    if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > MAX_PREFETCH) {
+      throw new InvalidOptionError(
+        `prefetch must be an integer from 1 to ${MAX_PREFETCH}, got ${String(prefetch)}`,
+      );
+    }
     if (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== 'object' || e === null)) {
       throw new InvalidOptionError('endpoints must be an array of objects');
     }
@@ -103,6 +121,7 @@ export class RpcServer {
       ...(options.serializer ? { serializer: options.serializer } : {}),
     });
     this.#poolSize = pool;
+    this.#prefetch = prefetch;
     this.#logger = options.logger ?? transport.logger;
     this.#onDispatch = options.onDispatch;
   }
@@ -125,7 +144,7 @@ export class RpcServer {
     this.#state = 'running';
     try {
       this.#listener = await this.transport.driver.listen(this.target, (m) => this.#onMessage(m), {
-        prefetch: this.#poolSize,
+        prefetch: this.#prefetch,
       });
     } catch (err) {
       this.#state = 'stopped';

@@ -354,6 +354,15 @@ describe('RPC over memory://', () => {
     expect(() =>
       getRpcServer(transport, { topic: 't', server: 's' }, [], { executorPoolSize: 0 }),
     ).toThrow(/executorPoolSize/);
+    for (const prefetch of [0, 1.5, 65536, Number.NaN]) {
+      expect(() => getRpcServer(transport, { topic: 't', server: 's' }, [], { prefetch })).toThrow(
+        /prefetch must be an integer from 1 to 65535/,
+      );
+    }
+    // The default (4 × the pool) is capped to what Basic.Qos can carry.
+    expect(() =>
+      getRpcServer(transport, { topic: 't', server: 's' }, [], { executorPoolSize: 20000 }),
+    ).not.toThrow();
   });
 });
 

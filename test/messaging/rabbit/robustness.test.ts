@@ -230,7 +230,10 @@ describe.skipIf(!available)('rabbit driver: robustness', () => {
     const T = unique('pf');
     topics.push(T);
     const gate = new Gate();
-    const server = await startServer(serverT, T, 'host-a', [gate], { executorPoolSize: 2 });
+    const server = await startServer(serverT, T, 'host-a', [gate], {
+      executorPoolSize: 2,
+      prefetch: 2,
+    });
     const client = new RpcClient(clientT, { topic: T }, { timeout: 10 });
     const first = client.call(ctx(), 'block', { id: 0 });
     for (let id = 1; id < 10; id++) await client.cast(ctx(), 'block', { id });

@@ -95,8 +95,8 @@ export interface ListenerContext {
  * every reconnection (same fanout queue name).
  *
  * Prefetch: oslo.messaging sends no Basic.Qos (unlimited) unless `rabbit_qos_prefetch_count` is
- * set; this driver always bounds the channel (global Basic.Qos) to the server's pool size (or to
- * `rabbit_qos_prefetch_count` when set), so a busy server does not hoard the shared queue.
+ * set; this driver always bounds the channel (global Basic.Qos) to the server's `prefetch` (or to
+ * `rabbit_qos_prefetch_count` when set), so a busy server's hoard of the shared queue is bounded.
  */
 export class RabbitListener implements DriverListener {
   readonly exchange: string;
