@@ -595,6 +595,11 @@ describe('isServiceUp and isVimStatus', () => {
     expect(isServiceUp(record(T0, at(100)), at(160.001), 60)).toBe(false);
   });
 
+  it('counts a heartbeat dated in the future by its distance, as Nova does (a wrong clock)', () => {
+    expect(isServiceUp(record(T0, at(100)), at(40), 60)).toBe(true);
+    expect(isServiceUp(record(T0, at(100)), at(39.999), 60)).toBe(false);
+  });
+
   it('knows the VIM statuses', () => {
     expect(VIM_STATUSES.every(isVimStatus)).toBe(true);
     expect(isVimStatus('ACTIVE')).toBe(false);

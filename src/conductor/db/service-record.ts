@@ -18,9 +18,11 @@ export interface ServiceRecord extends ServiceReport {
 
 /**
  * Whether a service counts as up: its last heartbeat (`updatedAt`, or `createdAt` before the second
- * one) is at most `serviceDownTime` seconds before `now`. Whether it is `disabled` is not considered.
+ * one) is at most `serviceDownTime` seconds away from `now`. As in Nova's servicegroup DB driver the
+ * distance is absolute: a heartbeat dated far in the future (a host whose clock is wrong) does not
+ * make a service look up forever. Whether it is `disabled` is not considered.
  */
 export function isServiceUp(record: ServiceRecord, now: Date, serviceDownTime: number): boolean {
   const last = record.updatedAt ?? record.createdAt;
-  return now.getTime() - last.getTime() <= serviceDownTime * 1000;
+  return Math.abs(now.getTime() - last.getTime()) <= serviceDownTime * 1000;
 }
