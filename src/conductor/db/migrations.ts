@@ -94,12 +94,20 @@ export class ConductorMigrationProvider implements MigrationProvider {
   }
 }
 
-/** A Kysely `Migrator` over the conductor migrations and bookkeeping tables. */
-export function conductorMigrator<DB>(db: Kysely<DB>, dialect: StoreDialect): Migrator {
+/**
+ * A Kysely `Migrator` over the conductor migrations and bookkeeping tables. `ownTransaction`: the
+ * caller has opened the transaction the migrations run in (see `openStore` on SQLite).
+ */
+export function conductorMigrator<DB>(
+  db: Kysely<DB>,
+  dialect: StoreDialect,
+  ownTransaction = false,
+): Migrator {
   return new Migrator({
     db,
     provider: new ConductorMigrationProvider(dialect),
     migrationTableName: MIGRATION_TABLE,
     migrationLockTableName: MIGRATION_LOCK_TABLE,
+    ...(ownTransaction ? { disableTransactions: true } : {}),
   });
 }

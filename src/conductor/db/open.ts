@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, type MigrationResultSet, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import {
   DatabaseMigrationError,
@@ -92,13 +92,36 @@ function openPostgres(target: PostgresTarget, logger: Logger): Kysely<ConductorD
   return new Kysely<ConductorDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 
+/**
+ * Kysely takes no migration lock on SQLite, so two processes opening a new database file at once
+ * (`conductor run --workers 2`) would both apply the first migration, and one would fail. The whole
+ * run happens in one `BEGIN IMMEDIATE` transaction instead: it takes the write lock first (waiting
+ * up to the busy timeout), so a second process finds the first one's work done, and a failed
+ * migration leaves nothing behind (SQLite's schema changes are transactional).
+ */
+async function migrateSqlite(db: Kysely<ConductorDatabase>): Promise<MigrationResultSet> {
+  await sql`BEGIN IMMEDIATE`.execute(db);
+  let outcome: MigrationResultSet;
+  try {
+    outcome = await conductorMigrator(db, 'sqlite', true).migrateToLatest();
+  } catch (err) {
+    await sql`ROLLBACK`.execute(db).catch(() => undefined);
+    throw err;
+  }
+  await sql.raw(outcome.error === undefined ? 'COMMIT' : 'ROLLBACK').execute(db);
+  return outcome;
+}
+
 async function migrate(
   db: Kysely<ConductorDatabase>,
   dialect: StoreDialect,
   logger: Logger,
   shown: string,
 ): Promise<void> {
-  const { error, results = [] } = await conductorMigrator(db, dialect).migrateToLatest();
+  const { error, results = [] } =
+    dialect === 'sqlite'
+      ? await migrateSqlite(db)
+      : await conductorMigrator(db, dialect).migrateToLatest();
   for (const r of results) {
     if (r.status === 'Success')
       logger.info({ migration: r.migrationName, database: shown }, 'applied database migration');
