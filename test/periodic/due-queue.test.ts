@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DueQueue, type DueQueueOptions, QuaternaryHeap } from '../../src/periodic/due-queue.js';
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../helpers/random.js';
 
 type Pair = [due: number, id: number];
 const byDueThenId = (a: Pair, b: Pair): number => a[0] - b[0] || a[1] - b[1];

@@ -15,20 +15,9 @@ import {
   unique,
   waitFor,
 } from './helpers.js';
+import { mulberry32 as prng } from '../../helpers/random.js';
 
 const available = await rabbitAvailable();
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const envelope = (inner: unknown, version: unknown = '2.0'): string =>
   JSON.stringify({ 'oslo.version': version, 'oslo.message': JSON.stringify(inner) });
