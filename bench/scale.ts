@@ -31,6 +31,7 @@ import {
 } from '../src/core/index.js';
 import { ExactScheduler, PeriodicTasks } from '../src/periodic/index.js';
 import { bytes, fmt, markdownTable, median, shortCount } from './lib/stats.js';
+import { mulberry32 } from './lib/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Setup
@@ -87,18 +88,6 @@ const CRONER_CHILD_TIMEOUT_MS = 180_000;
 const log = (msg: string): void => {
   process.stderr.write(`[scale] ${msg}\n`);
 };
-
-/** mulberry32: a tiny seeded PRNG with 32 bits of state, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const RESOLVED: Promise<void> = Promise.resolve();
 

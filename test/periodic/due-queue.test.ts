@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DueQueue, type DueQueueOptions, QuaternaryHeap } from '../../src/periodic/due-queue.js';
-import { mulberry32 as rng } from '../helpers/random.js';
+import { mulberry32 as rng } from '../../bench/lib/random.js';
 
 type Pair = [due: number, id: number];
 const byDueThenId = (a: Pair, b: Pair): number => a[0] - b[0] || a[1] - b[1];

@@ -15,7 +15,7 @@ import {
   unique,
   waitFor,
 } from './helpers.js';
-import { mulberry32 as prng } from '../../helpers/random.js';
+import { mulberry32 as prng } from '../../../bench/lib/random.js';
 
 const available = await rabbitAvailable();
 

@@ -1,4 +1,7 @@
-/** mulberry32: a small seeded PRNG, uniform in [0, 1), so that a failing run can be replayed. */
+/**
+ * mulberry32: a tiny seeded PRNG with 32 bits of state, uniform in [0, 1), so that a benchmark
+ * setup or a failing randomized test can be replayed. Shared by `bench/` and the tests.
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
