@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type { ConsumeMessage } from 'amqplib';
 import {
   type Clock,
   type Logger,
@@ -17,8 +18,8 @@ import { encodeEnvelope } from '../../envelope.js';
 import { encodeRequestBody } from './encode.js';
 import { deserializeRemoteException } from '../../failure.js';
 import type { Target } from '../../target.js';
-import type { ConnectionConfig } from './connection.js';
-import type { InboundReply, ReplyAddress } from './inbound.js';
+import { type ConnectionConfig, ManagedConnection } from './connection.js';
+import { type InboundReply, type ReplyAddress, readReply } from './inbound.js';
 import { RabbitListener } from './listener.js';
 import type { RabbitOptions } from './options.js';
 import { type ExchangeSpec, Publisher } from './publisher.js';
@@ -30,6 +31,8 @@ const GONE_QUEUES_MAX = 200;
 const GONE_QUEUES_TTL = 60;
 /** oslo retries a returned reply every 0.25 s. */
 const RETURN_RETRY_INTERVAL = 0.25;
+/** Replies being retried, at most (the oldest is forgotten first). */
+const RETURNED_MAX = 10_000;
 
 /** `expiration` (ms as a string) by call timeout. */
 const expirations = new Map<number, string>();
@@ -46,7 +49,7 @@ function expirationOf(timeout: number): string {
 /** A call waiting for its reply (see {@link RabbitDriver}'s `#callNow`). */
 class Call implements PendingCall {
   #done = false;
-  #confirmed = false;
+  #sent = false;
   cancelTimeout: (() => void) | undefined;
   #cancelMonitor: (() => void) | undefined;
 
@@ -72,20 +75,20 @@ class Call implements PendingCall {
   /** The deadline or the call monitor passed. */
   readonly expire = (): void => {
     if (!this.#finish()) return;
-    // Not even confirmed in time: the broker never took the request.
+    // Not even written in time: no connection to the broker all along.
     this.reject(
-      this.#confirmed
+      this.#sent
         ? new MessagingTimeout(`Timed out waiting for a reply to message ID ${this.msgId}`)
         : new MessageDeliveryFailure(
-            `No confirm from the broker in time for a message to exchange '${this.exchange}'`,
+            `Could not send the request to exchange '${this.exchange}' in time: no connection to the AMQP server`,
           ),
     );
   };
 
-  /** The publish ended: confirmed, or failed for good. */
+  /** The request was written to the broker, or failed for good. */
   readonly published = (err: Error | undefined): void => {
     if (err) return this.fail(err);
-    this.#confirmed = true;
+    this.#sent = true;
     if (!this.#done && this.monitor !== undefined)
       this.#cancelMonitor = this.deadlines.add(this.monitor, this.expire);
   };
@@ -106,7 +109,7 @@ class Call implements PendingCall {
   }
 
   heartbeat(): void {
-    if (this.#done || this.monitor === undefined || !this.#confirmed) return;
+    if (this.#done || this.monitor === undefined || !this.#sent) return;
     this.#cancelMonitor?.();
     this.#cancelMonitor = this.deadlines.add(this.monitor, this.expire);
   }
@@ -128,9 +131,17 @@ const REQUEST_KEYS = ['method', 'args', 'namespace', 'version'] as const;
 
 /**
  * oslo.messaging's rabbit driver on amqplib: wire-compatible topology, publish properties and
- * bodies (see the package's wire-format spec). Connections: one for publishing (confirm channel,
- * shared by calls, casts and replies), one for the reply queue (opened on the first call), one per
- * listener. Each reconnects on its own and restores its channel, declarations and consumers.
+ * bodies (see the package's wire-format spec). Connections: one for publishing (casts on a
+ * publisher-confirm channel, calls on a plain one) which also consumes the reply queue (from the
+ * first call on), and one per listener (which also carries that listener's replies). Each
+ * reconnects on its own and restores its channels, declarations and consumers.
+ *
+ * What is confirmed: a cast resolves once the broker confirmed it, as in oslo.messaging. A call is
+ * not confirmed — its reply is the end-to-end acknowledgement, and a call never written is sent as
+ * soon as a connection is back; one lost with its connection ends in MessagingTimeout, so a
+ * request is never sent twice. A reply goes out `mandatory` and unconfirmed: when the broker
+ * returns it (no reply queue), it is sent again every 0.25 s for
+ * `kombu_missing_consumer_retry_timeout`, as oslo does.
  */
 export class RabbitDriver implements Driver {
   readonly #config: ConnectionConfig;
@@ -138,11 +149,15 @@ export class RabbitDriver implements Driver {
   readonly #controlExchange: string;
   readonly #clock: Clock;
   readonly #log: Logger;
+  /** The publishing connection: {@link #publisher}'s channels and {@link #replies}' consumer. */
+  readonly #mc: ManagedConnection;
   readonly #publisher: Publisher;
   readonly #replies: ReplyConsumer;
   readonly #deadlines: DeadlineQueue;
   readonly #listeners = new Set<RabbitListener>();
   readonly #goneQueues = new Map<string, number>();
+  /** Returned replies being retried: when each was first returned, by `_msg_id`. */
+  readonly #returned = new Map<string, number>();
   readonly #routes = new WeakMap<Target, Route>();
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
@@ -153,8 +168,16 @@ export class RabbitDriver implements Driver {
     this.#controlExchange = controlExchange;
     this.#clock = config.clock;
     this.#log = config.logger;
-    this.#publisher = new Publisher(config);
-    this.#replies = new ReplyConsumer(config);
+    this.#mc = new ManagedConnection('publisher', config, async (conn) => {
+      await this.#publisher.attach(conn);
+      if (this.#replies.wanted) await this.#replies.attach(conn);
+    });
+    this.#publisher = new Publisher(config, {
+      name: 'publisher',
+      onReturn: (msg) => this.#onReturn(msg),
+      connection: this.#mc,
+    });
+    this.#replies = new ReplyConsumer(config, this.#mc);
     this.#deadlines = new DeadlineQueue(config.clock);
     // Every reply being retried waits on this signal.
     setMaxListeners(0, this.#closing.signal);
@@ -162,7 +185,7 @@ export class RabbitDriver implements Driver {
 
   /** Opens the publishing connection; resolves after the first attempt, whatever its outcome. */
   start(): Promise<void> {
-    return this.#publisher.start();
+    return this.#mc.start();
   }
 
   /** The name of this driver's reply queue (`reply_<uuid4 hex>`). */
@@ -283,9 +306,9 @@ export class RabbitDriver implements Driver {
   }
 
   /**
-   * Publishes a call and waits for its reply. The reply may come before the publisher confirm; the
-   * call ends at the first of: its reply, a failed publish (nack, no confirm in time), its
-   * deadline, or a missing call-monitor heartbeat (armed once the request is confirmed).
+   * Publishes a call (unconfirmed) and waits for its reply. The call ends at the first of: its
+   * reply, a failed publish (no connection in time, a refused declaration), its deadline, or a
+   * missing call-monitor heartbeat (armed once the request is written).
    */
   #callNow(
     route: Route,
@@ -321,6 +344,7 @@ export class RabbitDriver implements Driver {
           declare: route.declare,
           body,
           expiration: expirationOf(timeout),
+          confirm: false,
           deadline,
         },
         call.published,
@@ -348,11 +372,16 @@ export class RabbitDriver implements Driver {
   }
 
   /**
-   * Sends a final reply to the default exchange with the mandatory flag. A returned reply (the
-   * reply queue does not exist) is retried every 0.25 s for `kombu_missing_consumer_retry_timeout`,
-   * then dropped with a warning, and the queue is remembered as gone for 60 s.
+   * Sends a final reply to the default exchange, `mandatory` and unconfirmed, on `via` (the
+   * listener's connection, which also carries the request's ack) when it is up, else on the
+   * publishing connection. A returned reply is retried by {@link #onReturn}.
    */
-  async #reply(to: ReplyAddress, result: unknown, failure: string | null): Promise<void> {
+  async #reply(
+    to: ReplyAddress,
+    result: unknown,
+    failure: string | null,
+    via: Publisher | undefined,
+  ): Promise<void> {
     // Serializing first: a result that is not JSON throws here, and the server sends a failure.
     const body = encodeEnvelope({
       result: result === undefined ? null : result,
@@ -368,52 +397,90 @@ export class RabbitDriver implements Driver {
       );
       return;
     }
-    const started = this.#clock.now();
+    await this.#sendReply(to.replyQ, body, via);
+  }
+
+  #sendReply(replyQ: string, body: string, via: Publisher | undefined): Promise<void> {
+    return (via?.ready === true ? via : this.#publisher).publish({
+      exchange: '',
+      routingKey: replyQ,
+      body,
+      mandatory: this.#options.direct_mandatory_flag,
+      confirm: false,
+      deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
+    });
+  }
+
+  /**
+   * A reply the broker returned (its queue does not exist, e.g. while the caller reconnects): sent
+   * again after 0.25 s until `kombu_missing_consumer_retry_timeout` has passed since it was first
+   * returned, then dropped with a warning, and the queue remembered as gone for 60 s. A returned
+   * heartbeat is dropped (the next one may get through).
+   */
+  #onReturn(msg: ConsumeMessage): void {
+    const replyQ = msg.fields.routingKey;
+    let reply: InboundReply;
+    try {
+      reply = readReply(msg.content, Infinity);
+    } catch (err) {
+      this.#log.debug({ replyQ, err: errorText(err) }, 'The broker returned a message');
+      return;
+    }
+    if (!reply.ending || this.#closed) return;
+    const msgId = reply.msgId;
+    const now = this.#clock.now();
     const limit = this.#options.kombu_missing_consumer_retry_timeout;
-    for (;;) {
-      const outcome = await this.#publisher.publish({
-        exchange: '',
-        routingKey: to.replyQ,
-        body,
-        mandatory: this.#options.direct_mandatory_flag,
-        deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
-      });
-      if (outcome === 'confirmed') return;
-      const elapsed = this.#clock.now() - started;
-      if (elapsed >= limit) {
-        this.#markGone(to.replyQ);
-        this.#log.warn(
-          { msgId: to.msgId, replyQ: to.replyQ },
-          `The reply ${to.msgId} failed to send after ${limit} seconds due to a missing queue (${to.replyQ}). Abandoning...`,
-        );
-        return;
-      }
-      this.#log.info(
-        { msgId: to.msgId, replyQ: to.replyQ },
-        `The reply ${to.msgId} cannot be sent: reply queue ${to.replyQ} does not exist; retrying...`,
+    let since = this.#returned.get(msgId);
+    if (since === undefined) {
+      since = now;
+      this.#forgetReturned(now - limit - 10);
+      this.#returned.set(msgId, now);
+    }
+    const elapsed = now - since;
+    if (elapsed >= limit) {
+      this.#returned.delete(msgId);
+      this.#markGone(replyQ);
+      this.#log.warn(
+        { msgId, replyQ },
+        `The reply ${msgId} failed to send after ${limit} seconds due to a missing queue (${replyQ}). Abandoning...`,
       );
-      await pause(Math.min(RETURN_RETRY_INTERVAL, limit - elapsed), this.#closing.signal);
-      if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
+      return;
+    }
+    this.#log.info(
+      { msgId, replyQ },
+      `The reply ${msgId} cannot be sent: reply queue ${replyQ} does not exist; retrying...`,
+    );
+    const body = msg.content.toString('utf8');
+    void pause(Math.min(RETURN_RETRY_INTERVAL, limit - elapsed), this.#closing.signal)
+      .then(() => (this.#closed ? undefined : this.#sendReply(replyQ, body, undefined)))
+      .catch((err: unknown) =>
+        this.#log.error({ msgId, replyQ, err: errorText(err) }, 'Can not send reply for message'),
+      );
+  }
+
+  /** Forgets the retries first returned before `before`, and the oldest beyond the bound. */
+  #forgetReturned(before: number): void {
+    for (const [msgId, since] of this.#returned) {
+      if (since >= before && this.#returned.size < RETURNED_MAX) break;
+      this.#returned.delete(msgId);
     }
   }
 
   /** A call-monitor heartbeat: one attempt, errors only logged (the next one may work). */
-  async #heartbeat(to: ReplyAddress): Promise<void> {
+  async #heartbeat(to: ReplyAddress, via: Publisher | undefined): Promise<void> {
     if (this.#isGone(to.replyQ)) return;
     try {
-      await this.#publisher.publish({
-        exchange: '',
-        routingKey: to.replyQ,
-        body: encodeEnvelope({
+      await this.#sendReply(
+        to.replyQ,
+        encodeEnvelope({
           result: null,
           failure: null,
           ending: false,
           _msg_id: to.msgId,
           _unique_id: uuidHex(),
         }),
-        mandatory: this.#options.direct_mandatory_flag,
-        deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
-      });
+        via,
+      );
     } catch (err) {
       this.#log.debug({ msgId: to.msgId, err: errorText(err) }, 'Could not send a heartbeat reply');
     }
@@ -431,8 +498,9 @@ export class RabbitDriver implements Driver {
       {
         config: this.#config,
         controlExchange: this.#controlExchange,
-        reply: (to, result, failure) => this.#reply(to, result, failure),
-        heartbeat: (to) => this.#heartbeat(to),
+        reply: (to, result, failure, via) => this.#reply(to, result, failure, via),
+        heartbeat: (to, via) => this.#heartbeat(to, via),
+        onReturn: (msg) => this.#onReturn(msg),
         stopped: (l) => this.#listeners.delete(l),
       },
       target,
@@ -465,6 +533,7 @@ export class RabbitDriver implements Driver {
       new MessageDeliveryFailure('Transport closed while waiting for a reply'),
     );
     await this.#publisher.close();
+    await this.#mc.close();
     this.#log.debug('RabbitMQ driver closed');
   }
 }

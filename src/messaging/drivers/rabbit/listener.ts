@@ -6,6 +6,7 @@ import type { Target } from '../../target.js';
 import { ChannelAcks, type TrackedDelivery } from './acks.js';
 import { type ConnectionConfig, ManagedConnection, withTimeout } from './connection.js';
 import { readInbound, type ReplyAddress } from './inbound.js';
+import { Publisher } from './publisher.js';
 import { errorText, uuidHex } from './util.js';
 
 /** Remembered acknowledged `_unique_id`s per listener (oslo `DUP_MSG_CHECK_SIZE`). */
@@ -80,10 +81,17 @@ class Held implements IncomingMessage, Delivery {
 export interface ListenerContext {
   readonly config: ConnectionConfig;
   readonly controlExchange: string;
-  /** Sends a final reply (`ending` true). */
-  reply(to: ReplyAddress, result: unknown, failure: string | null): Promise<void>;
-  /** Sends a call-monitor heartbeat; never throws. */
-  heartbeat(to: ReplyAddress): Promise<void>;
+  /** Sends a final reply (`ending` true), on `via` when it is ready. */
+  reply(
+    to: ReplyAddress,
+    result: unknown,
+    failure: string | null,
+    via: Publisher | undefined,
+  ): Promise<void>;
+  /** Sends a call-monitor heartbeat, on `via` when it is ready; never throws. */
+  heartbeat(to: ReplyAddress, via: Publisher | undefined): Promise<void>;
+  /** A reply the broker returned. */
+  onReturn(msg: ConsumeMessage): void;
   /** Called once the listener has stopped. */
   stopped(listener: RabbitListener): void;
 }
@@ -93,6 +101,10 @@ export interface ListenerContext {
  * and `T.S`, exchange `T_fanout` (fanout, auto-delete) with queue `T_fanout_<uuid4 hex>`
  * (`x-expires`), consumed on one channel with tags "1", "2", "3" and manual acks. Restored after
  * every reconnection (same fanout queue name).
+ *
+ * Replies go out on a second channel of the same connection, so that a request's ack and its reply
+ * leave in one write (while the connection is down, or once the listener stopped, they go through
+ * the driver's publishing connection).
  *
  * Prefetch: oslo.messaging sends no Basic.Qos (unlimited) unless `rabbit_qos_prefetch_count` is
  * set; this driver always bounds the channel (global Basic.Qos) to the server's `prefetch` (or to
@@ -109,6 +121,8 @@ export class RabbitListener implements DriverListener {
   readonly #prefetch: number;
   readonly #log: Logger;
   readonly #mc: ManagedConnection;
+  /** This listener's replies (a plain channel on its connection). */
+  readonly #replies: Publisher;
   readonly #recent: string[] = [];
   /** Deliveries handed to the server and not yet settled, by `_unique_id`. */
   readonly #held = new Map<string, Held>();
@@ -140,8 +154,8 @@ export class RabbitListener implements DriverListener {
         if (how === 'ack') this.#remember(uid);
         this.#settleHeld(h, how);
       },
-      reply: (to, result, failure) => ctx.reply(to, result, failure),
-      heartbeat: (to) => ctx.heartbeat(to),
+      reply: (to, result, failure) => ctx.reply(to, result, failure, this.#replies),
+      heartbeat: (to) => ctx.heartbeat(to, this.#replies),
     };
     const qos = ctx.config.options.rabbit_qos_prefetch_count;
     this.#prefetch = Math.min(qos > 0 ? qos : prefetch, 65535); // Basic.Qos takes a short
@@ -151,6 +165,15 @@ export class RabbitListener implements DriverListener {
       { ...ctx.config, logger: this.#log },
       (conn) => this.#setup(conn),
       true,
+    );
+    this.#replies = new Publisher(
+      { ...ctx.config, logger: this.#log },
+      {
+        name: `listener ${this.serverQueue} replies`,
+        confirms: false,
+        onReturn: (msg) => ctx.onReturn(msg),
+        connection: this.#mc,
+      },
     );
   }
 
@@ -201,6 +224,7 @@ export class RabbitListener implements DriverListener {
       }
     }
     this.#acks?.flush();
+    await this.#replies.close();
     await this.#mc.close();
     this.#ch = undefined;
     this.#acks?.close();
@@ -267,6 +291,7 @@ export class RabbitListener implements DriverListener {
     // Global (per-channel) QoS bounds the three consumers together; quorum queues only support
     // per-consumer QoS.
     await ch.prefetch(this.#prefetch, !o.rabbit_quorum_queue);
+    await this.#replies.attach(conn);
     this.#ch = ch;
     this.#acks = acks;
     const queues = [this.topic, this.serverQueue, this.fanoutQueue];
@@ -329,7 +354,7 @@ export class RabbitListener implements DriverListener {
       if (r.reply) {
         const to = r.reply;
         void this.#ctx
-          .reply(to, null, serializeRemoteException(r.error))
+          .reply(to, null, serializeRemoteException(r.error), this.#replies)
           .catch((err: unknown) =>
             this.#log.error(
               { err: errorText(err), msgId: to.msgId },

@@ -1,4 +1,4 @@
-import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
 import { DeadlineQueue } from '../../deadlines.js';
 import { type ConnectionConfig, ManagedConnection } from './connection.js';
@@ -22,26 +22,53 @@ export interface PublishRequest {
   readonly body: string;
   /** Per-message TTL in ms as a string (calls only). */
   readonly expiration?: string | undefined;
-  /** Ask the broker to return the message when no queue takes it (replies). */
+  /**
+   * Ask the broker to return the message when no queue takes it (replies). A Basic.Return goes to
+   * the publisher's `onReturn`.
+   */
   readonly mandatory?: boolean | undefined;
+  /**
+   * Wait for the broker's confirm (the default: casts). False (calls, replies): done once written
+   * to the socket; the reply, or a Basic.Return, is the only news of it.
+   */
+  readonly confirm?: boolean | undefined;
   /** Give up (MessageDeliveryFailure) at this clock time. */
   readonly deadline: number;
 }
 
-/** How a confirmed publish ended: taken by a queue, or returned as unroutable (mandatory only). */
-export type PublishOutcome = 'confirmed' | 'returned';
+/** One channel of a {@link PubChannel}, with its write-buffer state. */
+interface Lane {
+  readonly ch: Channel;
+  /** Set while the channel's write buffer is full. */
+  drain: Promise<void> | undefined;
+}
 
+/** The channels of one connection: they open, and close, together. */
 interface PubChannel {
   readonly conn: ChannelModel;
-  readonly ch: ConfirmChannel;
+  /** Publisher-confirm channel (confirmed publishes); absent on a reply publisher. */
+  readonly confirm: (Lane & { readonly ch: ConfirmChannel }) | undefined;
+  /** Plain channel (unconfirmed publishes). */
+  readonly plain: Lane;
   open: boolean;
   readonly declared: Map<string, Promise<unknown>>;
   /** Exchanges whose declaration the broker confirmed (publishes to them take the fast path). */
   readonly declaredOk: Set<string>;
-  /** Mandatory publishes waiting for their confirm, by body: a Basic.Return marks them returned. */
-  readonly returns: Map<string, () => void>;
-  /** Set while the socket buffer is full. */
-  drain: Promise<void> | undefined;
+}
+
+/** How a {@link Publisher} is set up. */
+export interface PublisherOptions {
+  /** For logs: `publisher`, `listener <queue>` ... */
+  readonly name: string;
+  /** Open a publisher-confirm channel beside the plain one (default true). */
+  readonly confirms?: boolean;
+  /** A Basic.Return (a `mandatory` publish no queue took). */
+  readonly onReturn?: (msg: ConsumeMessage) => void;
+  /**
+   * Publish on this connection instead of one of its own. Its owner calls {@link Publisher.attach}
+   * from its set-up and closes it; the publisher only opens and closes its channels.
+   */
+  readonly connection?: ManagedConnection;
 }
 
 class ChannelLost extends Error {}
@@ -83,15 +110,14 @@ function properties(r: PublishRequest): Readonly<Record<string, unknown>> {
   return props;
 }
 
-/** Called once with how a publish ended. */
-export type PublishCallback = (err: Error | undefined, outcome: PublishOutcome) => void;
+/** Called once with how a publish ended (`undefined`: confirmed, or written when unconfirmed). */
+export type PublishCallback = (err: Error | undefined) => void;
 
 /** A publish sent on the fast path, waiting for its confirm. */
 interface Outstanding {
   readonly req: PublishRequest;
   readonly done: PublishCallback;
   settled: boolean;
-  returned: boolean;
 }
 
 /** Exchange names and routing keys are AMQP short strings (at most 255 bytes). */
@@ -100,13 +126,19 @@ function tooLong(s: string): boolean {
 }
 
 /**
- * The publishing side of a driver: one connection with one channel in publisher-confirm mode,
- * shared by calls, casts and replies (confirms are pipelined). Exchanges are declared once per
- * channel. A publish that meets a lost connection waits for the reconnection and is sent again
- * (a repeat is harmless: receivers drop duplicate `_unique_id`s) until its deadline.
+ * Publishes on one connection, through two channels: one in publisher-confirm mode for the
+ * publishes whose sender waits for the broker (casts; confirms are pipelined), one plain for those
+ * whose answer is end to end (calls: the reply; replies: the caller, or a Basic.Return). Exchanges
+ * are declared once per connection. A confirmed publish that meets a lost connection waits for the
+ * reconnection and is sent again (a repeat is harmless: receivers drop duplicate `_unique_id`s)
+ * until its deadline; an unconfirmed one is sent again only if it was never written.
  */
 export class Publisher {
   readonly #mc: ManagedConnection;
+  readonly #ownsConnection: boolean;
+  readonly #name: string;
+  readonly #confirms: boolean;
+  readonly #onReturn: ((msg: ConsumeMessage) => void) | undefined;
   readonly #config: ConnectionConfig;
   readonly #log: Logger;
   readonly #changed = new Notifier();
@@ -125,16 +157,22 @@ export class Publisher {
   /** Publishes on the slow path not yet written: later ones wait behind them (order kept). */
   #slowPending = 0;
 
-  constructor(config: ConnectionConfig) {
+  constructor(config: ConnectionConfig, options: PublisherOptions) {
     this.#config = config;
     this.#log = config.logger;
+    this.#name = options.name;
+    this.#confirms = options.confirms ?? true;
+    this.#onReturn = options.onReturn;
     this.#deadlines = new DeadlineQueue(config.clock);
-    this.#mc = new ManagedConnection('publisher', config, (conn) => this.#openChannel(conn));
+    this.#ownsConnection = options.connection === undefined;
+    this.#mc =
+      options.connection ??
+      new ManagedConnection(options.name, config, (conn) => this.attach(conn));
   }
 
-  /** True while a confirm channel is open. */
+  /** True while its channels are open. */
   get ready(): boolean {
-    return this.#mc.ready && this.#pc?.open === true;
+    return !this.#closed && this.#mc.ready && this.#pc?.open === true;
   }
 
   /** Connects; resolves after the first attempt, whatever its outcome. */
@@ -142,22 +180,30 @@ export class Publisher {
     return this.#mc.start();
   }
 
+  /** Opens the channels on a new connection (from the connection's set-up). */
+  attach(conn: ChannelModel): Promise<void> {
+    return this.#openChannel(conn);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#changed.notify();
-    await this.#mc.close();
+    if (this.#ownsConnection) await this.#mc.close();
+    else this.#closeChannels(this.#pc);
+    this.#pc = undefined;
     this.#deadlines.clear();
     this.#cancelTimer = undefined;
     this.#timerAt = Infinity;
   }
 
   /**
-   * Publishes and waits for the broker's confirm. Rejects with MessageDeliveryFailure when the
-   * broker nacks, refuses a declaration, or no connection is available before the deadline.
+   * Publishes and waits for the broker's confirm (or, unconfirmed, for the write). Rejects with
+   * MessageDeliveryFailure when the broker nacks, refuses a declaration, or no connection is
+   * available before the deadline.
    */
-  publish(req: PublishRequest): Promise<PublishOutcome> {
-    return new Promise<PublishOutcome>((resolve, reject) =>
-      this.send(req, (err, outcome) => (err ? reject(err) : resolve(outcome))),
+  publish(req: PublishRequest): Promise<void> {
+    return new Promise<void>((resolve, reject) =>
+      this.send(req, (err) => (err ? reject(err) : resolve())),
     );
   }
 
@@ -170,65 +216,97 @@ export class Publisher {
     // amqplib registers the confirm callback before encoding: a frame it cannot encode would
     // shift every later confirm. Refuse such names up front.
     if (tooLong(req.exchange) || tooLong(req.routingKey)) {
-      done(
-        new MessageDeliveryFailure('Exchange names and routing keys are limited to 255 bytes'),
-        'confirmed',
-      );
+      done(new MessageDeliveryFailure('Exchange names and routing keys are limited to 255 bytes'));
+      return;
+    }
+    const confirm = req.confirm !== false;
+    if (confirm && !this.#confirms) {
+      done(new MessageDeliveryFailure(`The ${this.#name} publisher sends no confirmed messages`));
       return;
     }
     const pc = this.#pc;
     if (
       pc !== undefined &&
       pc.open &&
-      pc.drain === undefined &&
       this.#slowPending === 0 &&
       (req.declare === undefined || pc.declaredOk.has(req.declare.name)) &&
       this.#mc.ready &&
       !this.#closed
     ) {
-      this.#sendNow(pc, req, done);
-      return;
+      if (!confirm) {
+        if (pc.plain.drain === undefined) return this.#sendPlain(pc, req, done);
+      } else if (pc.confirm !== undefined && pc.confirm.drain === undefined) {
+        return this.#sendNow(pc, pc.confirm, req, done);
+      }
     }
     this.#publishSlow(req, undefined).then(
-      (outcome) => done(undefined, outcome),
-      (err: unknown) => done(err instanceof Error ? err : new Error(String(err)), 'confirmed'),
+      () => done(undefined),
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
     );
   }
 
-  /** The fast path: written now; settled by its confirm, or by the shared deadline timer. */
-  #sendNow(pc: PubChannel, req: PublishRequest, done: PublishCallback): void {
-    const o: Outstanding = { req, done, settled: false, returned: false };
-    const watchReturn = req.mandatory === true && !pc.returns.has(req.body);
-    if (watchReturn) pc.returns.set(req.body, () => (o.returned = true));
+  /** The fast path of an unconfirmed publish: written now, done now. */
+  #sendPlain(pc: PubChannel, req: PublishRequest, done: PublishCallback): void {
     let ok: boolean;
     try {
-      ok = pc.ch.publish(
+      ok = pc.plain.ch.publish(
         req.exchange,
         req.routingKey,
         Buffer.from(req.body, 'utf8'),
         properties(req),
-        (err: unknown) => {
-          if (watchReturn) pc.returns.delete(req.body);
-          this.#confirmed(o, err);
-        },
       );
     } catch (err) {
-      if (watchReturn) pc.returns.delete(req.body);
       if (pc.open) {
-        // Could not encode the message: the channel's confirm window is now off by one; drop it.
-        pc.ch.close().catch(() => undefined);
         done(
           new MessageDeliveryFailure(
             `Could not publish to exchange '${req.exchange}': cannot publish: ${errorText(err)}`,
           ),
-          'confirmed',
+        );
+        return;
+      }
+      // The channel closed before the write: nothing left, so sending on the next one is safe.
+      this.#publishSlow(req, new ChannelLost(errorText(err))).then(
+        () => done(undefined),
+        (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
+      );
+      return;
+    }
+    if (!ok) this.#watchDrain(pc.plain);
+    done(undefined);
+  }
+
+  /** The fast path: written now; settled by its confirm, or by the shared deadline timer. */
+  #sendNow(
+    pc: PubChannel,
+    lane: Lane & { readonly ch: ConfirmChannel },
+    req: PublishRequest,
+    done: PublishCallback,
+  ): void {
+    const o: Outstanding = { req, done, settled: false };
+    let ok: boolean;
+    try {
+      ok = lane.ch.publish(
+        req.exchange,
+        req.routingKey,
+        Buffer.from(req.body, 'utf8'),
+        properties(req),
+        (err: unknown) => this.#confirmed(o, err),
+      );
+    } catch (err) {
+      if (pc.open) {
+        // Could not encode the message: the channel's confirm window is now off by one; drop it.
+        lane.ch.close().catch(() => undefined);
+        done(
+          new MessageDeliveryFailure(
+            `Could not publish to exchange '${req.exchange}': cannot publish: ${errorText(err)}`,
+          ),
         );
         return;
       }
       this.#retry(o, err);
       return;
     }
-    if (!ok) this.#watchDrain(pc);
+    if (!ok) this.#watchDrain(lane);
     this.#outstanding.push(o);
     if (req.deadline < this.#timerAt) this.#armTimer(req.deadline);
   }
@@ -237,14 +315,13 @@ export class Publisher {
     if (o.settled) return;
     if (err === null || err === undefined) {
       this.#settle(o);
-      o.done(undefined, o.returned ? 'returned' : 'confirmed');
+      o.done(undefined);
     } else if (errorText(err) === 'message nacked') {
       this.#settle(o);
       o.done(
         new MessageDeliveryFailure(
           `The broker refused the message to exchange '${o.req.exchange}': the broker nacked the message`,
         ),
-        'confirmed',
       );
     } else {
       this.#retry(o, err);
@@ -255,8 +332,8 @@ export class Publisher {
   #retry(o: Outstanding, err: unknown): void {
     this.#settle(o);
     this.#publishSlow(o.req, new ChannelLost(errorText(err))).then(
-      (outcome) => o.done(undefined, outcome),
-      (e: unknown) => o.done(e instanceof Error ? e : new Error(String(e)), 'confirmed'),
+      () => o.done(undefined),
+      (e: unknown) => o.done(e instanceof Error ? e : new Error(String(e))),
     );
   }
 
@@ -299,33 +376,31 @@ export class Publisher {
     }
     for (const o of overdue) {
       this.#settle(o);
-      if (o.req.mandatory === true) this.#pc?.returns.delete(o.req.body);
       o.done(
         new MessageDeliveryFailure(
           `No confirm from the broker in time for a message to exchange '${o.req.exchange}'`,
         ),
-        'confirmed',
       );
     }
     if (next < Infinity) this.#armTimer(next);
   }
 
-  #watchDrain(pc: PubChannel): void {
-    if (pc.drain) return;
-    pc.drain = new Promise<void>((resume) => {
+  #watchDrain(lane: Lane): void {
+    if (lane.drain) return;
+    lane.drain = new Promise<void>((resume) => {
       const end = (): void => {
-        pc.ch.off('drain', end);
-        pc.ch.off('close', end);
-        pc.drain = undefined;
+        lane.ch.off('drain', end);
+        lane.ch.off('close', end);
+        lane.drain = undefined;
         resume();
       };
-      pc.ch.on('drain', end);
-      pc.ch.on('close', end);
+      lane.ch.on('drain', end);
+      lane.ch.on('close', end);
     });
   }
 
   /** The slow path: waits for a channel, the exchange's declaration and a drained socket. */
-  async #publishSlow(req: PublishRequest, lastError: unknown): Promise<PublishOutcome> {
+  async #publishSlow(req: PublishRequest, lastError: unknown): Promise<void> {
     this.#slowPending++;
     let pending = true;
     const written = (): void => {
@@ -343,16 +418,18 @@ export class Publisher {
     req: PublishRequest,
     lastError: unknown,
     written: () => void,
-  ): Promise<PublishOutcome> {
+  ): Promise<void> {
     for (;;) {
       const pc = await this.#channel(req, lastError);
+      const lane = req.confirm === false ? pc.plain : pc.confirm;
       try {
+        if (!lane) throw new MessageDeliveryFailure('No publisher-confirm channel');
         return await this.#beforeDeadline(
           req,
           (async () => {
             if (req.declare) await this.#declare(pc, req.declare);
-            while (pc.drain) await pc.drain;
-            const confirmed = this.#publishOn(pc, req);
+            while (lane.drain) await lane.drain;
+            const confirmed = this.#publishOn(pc, lane, req);
             // Written (or refused): later publishes may take the fast path again. A retry after a
             // lost channel goes behind them, as a resend does anyway.
             written();
@@ -422,33 +499,55 @@ export class Publisher {
   }
 
   async #openChannel(conn: ChannelModel): Promise<void> {
-    const ch = await conn.createConfirmChannel();
+    if (this.#closed) return;
+    const confirm = this.#confirms ? await conn.createConfirmChannel() : undefined;
+    let plain: Channel;
+    try {
+      plain = await conn.createChannel();
+    } catch (err) {
+      confirm?.close().catch(() => undefined);
+      throw err;
+    }
     const pc: PubChannel = {
       conn,
-      ch,
+      confirm: confirm ? { ch: confirm, drain: undefined } : undefined,
+      plain: { ch: plain, drain: undefined },
       open: true,
       declared: new Map(),
       declaredOk: new Set(),
-      returns: new Map(),
-      drain: undefined,
     };
-    ch.on('error', (err: unknown) =>
-      this.#log.warn({ connection: 'publisher', err: errorText(err) }, 'AMQP channel error'),
-    );
-    ch.on('return', (msg: ConsumeMessage) => {
-      pc.returns.get(msg.content.toString('utf8'))?.();
-    });
-    ch.on('close', () => {
-      pc.open = false;
-      if (this.#pc !== pc) return;
-      this.#pc = undefined;
-      this.#changed.notify();
-      // The channel alone was closed (e.g. a publish to a deleted auto-delete exchange): open a
-      // new one on the same connection. A lost connection is restored by the ManagedConnection.
-      setImmediate(() => void this.#reopen(conn));
-    });
+    for (const ch of confirm ? [confirm, plain] : [plain]) {
+      ch.on('error', (err: unknown) =>
+        this.#log.warn({ connection: this.#name, err: errorText(err) }, 'AMQP channel error'),
+      );
+      if (this.#onReturn) ch.on('return', this.#onReturn);
+      ch.on('close', () => this.#channelClosed(pc));
+    }
     this.#pc = pc;
     this.#changed.notify();
+  }
+
+  /**
+   * One of the channels closed: close the other too (a refused publish on one may concern an
+   * exchange both think declared) and, unless the connection went with them, open both again.
+   */
+  #channelClosed(pc: PubChannel): void {
+    if (!pc.open) return;
+    pc.open = false;
+    this.#closeChannels(pc);
+    if (this.#pc !== pc) return;
+    this.#pc = undefined;
+    this.#changed.notify();
+    // The channel alone was closed (e.g. a publish to a deleted auto-delete exchange): open a
+    // new pair on the same connection. A lost connection is restored by the ManagedConnection.
+    setImmediate(() => void this.#reopen(pc.conn));
+  }
+
+  #closeChannels(pc: PubChannel | undefined): void {
+    if (!pc) return;
+    pc.open = false;
+    pc.confirm?.ch.close().catch(() => undefined);
+    pc.plain.ch.close().catch(() => undefined);
   }
 
   async #reopen(conn: ChannelModel): Promise<void> {
@@ -456,14 +555,14 @@ export class Publisher {
     try {
       await this.#openChannel(conn);
     } catch (err) {
-      this.#mc.reset(`cannot reopen the publisher channel: ${errorText(err)}`);
+      this.#mc.reset(`cannot reopen the ${this.#name} channels: ${errorText(err)}`);
     }
   }
 
   #declare(pc: PubChannel, x: ExchangeSpec): Promise<unknown> {
     let p = pc.declared.get(x.name);
     if (!p) {
-      p = pc.ch
+      p = (pc.confirm ?? pc.plain).ch
         .assertExchange(x.name, x.type, {
           durable: x.durable,
           autoDelete: x.autoDelete,
@@ -488,33 +587,34 @@ export class Publisher {
     return p;
   }
 
-  #publishOn(pc: PubChannel, req: PublishRequest): Promise<PublishOutcome> {
-    return new Promise<PublishOutcome>((resolve, reject) => {
+  /** Writes on `lane`; resolves on the confirm (or at once, unconfirmed). */
+  #publishOn(pc: PubChannel, lane: Lane, req: PublishRequest): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       if (!pc.open) return reject(new ChannelLost('channel closed'));
-      const watchReturn = req.mandatory === true && !pc.returns.has(req.body);
-      let returned = false;
-      if (watchReturn) pc.returns.set(req.body, () => (returned = true));
       const done = (err: unknown): void => {
-        if (watchReturn) pc.returns.delete(req.body);
-        if (err === null || err === undefined) resolve(returned ? 'returned' : 'confirmed');
+        if (err === null || err === undefined) resolve();
         else if (errorText(err) === 'message nacked')
           reject(new Refused('the broker nacked the message'));
         else reject(new ChannelLost(errorText(err)));
       };
+      const confirmed = req.confirm !== false;
       try {
-        const ok = pc.ch.publish(
-          req.exchange,
-          req.routingKey,
-          Buffer.from(req.body, 'utf8'),
-          properties(req),
-          done,
-        );
-        if (!ok) this.#watchDrain(pc);
+        const body = Buffer.from(req.body, 'utf8');
+        const ok = confirmed
+          ? (lane.ch as ConfirmChannel).publish(
+              req.exchange,
+              req.routingKey,
+              body,
+              properties(req),
+              done,
+            )
+          : lane.ch.publish(req.exchange, req.routingKey, body, properties(req));
+        if (!ok) this.#watchDrain(lane);
+        if (!confirmed) resolve();
       } catch (err) {
         if (!pc.open) return done(err ?? new Error('channel closed'));
-        // Could not encode the message: the channel's confirm window is now off by one; drop it.
-        pc.ch.close().catch(() => undefined);
-        if (watchReturn) pc.returns.delete(req.body);
+        // Could not encode the message; a confirm channel's window is now off by one: drop it.
+        if (confirmed) lane.ch.close().catch(() => undefined);
         reject(new Error(`cannot publish: ${errorText(err)}`));
       }
     });

@@ -1,8 +1,9 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
-import { type ConnectionConfig, ManagedConnection } from './connection.js';
+import type { ManagedConnection } from './connection.js';
+import { type ConnectionConfig } from './connection.js';
 import { readReply, type InboundReply } from './inbound.js';
-import { errorText, uuidHex } from './util.js';
+import { errorText, Notifier, uuidHex, waitChange } from './util.js';
 
 /** A call waiting for its reply. */
 export interface PendingCall {
@@ -29,13 +30,16 @@ interface ReplyAcks {
 /**
  * The client side of replies: one queue `reply_<uuid4 hex>` per driver, declared lazily on the
  * first call (non-durable, not auto-delete, `x-expires` = `rabbit_transient_queues_ttl`), consumed
- * on its own connection and restored after every reconnection. Replies are routed to the waiting
- * call by `_msg_id`; others are logged and dropped.
+ * on the driver's publishing connection (so that the broker's delivery of a reply carries the TCP
+ * acknowledgement of the request) and restored after every reconnection. Replies are routed to the
+ * waiting call by `_msg_id`; others are logged and dropped. The consumer takes no `Basic.Qos`
+ * unless `rabbit_qos_prefetch_count` is set, so a connection the broker blocks for a resource alarm
+ * (it stops reading from it, not writing to it) still receives every reply.
  *
  * Acks (the consumer uses manual acks, as oslo's does): every reply is acknowledged, in batches —
  * one `Basic.Ack` with `multiple` per {@link ACK_BATCH} replies or after {@link ACK_DELAY_MS} ms,
  * and never more than half the prefetch unacknowledged. A call is settled when its reply arrives,
- * not when it is acknowledged. A reply still unacknowledged when the reply connection drops is
+ * not when it is acknowledged. A reply still unacknowledged when the connection drops is
  * delivered again after the reconnection and dropped, its call being settled already.
  *
  * Replies come through the default exchange (oslo.messaging >= 5.34). With
@@ -48,26 +52,43 @@ export class ReplyConsumer {
   readonly #log: Logger;
   readonly #calls = new Map<string, PendingCall>();
   readonly #ackBatch: number;
-  #mc: ManagedConnection | undefined;
+  readonly #mc: ManagedConnection;
+  readonly #changed = new Notifier();
+  /** Set by the first {@link ensure}: the queue is consumed from then on, on every connection. */
+  #wanted = false;
+  /** The connection being set up by {@link ensure} (not by the owner's set-up). */
+  #attaching: Promise<void> | undefined;
   #ch: Channel | undefined;
+  /** {@link #ch} is consuming (its Basic.ConsumeOk came). */
+  #consuming = false;
   #acks: ReplyAcks | undefined;
   #closed = false;
 
-  constructor(config: ConnectionConfig) {
+  /**
+   * `connection` is shared with the driver's publisher: its set-up calls {@link attach} once the
+   * queue is {@link wanted}, and its owner closes it.
+   */
+  constructor(config: ConnectionConfig, connection: ManagedConnection) {
     this.#config = config;
     this.#log = config.logger;
+    this.#mc = connection;
     const prefetch = config.options.rabbit_qos_prefetch_count;
     this.#ackBatch = prefetch > 0 ? Math.max(1, Math.min(ACK_BATCH, prefetch >> 1)) : ACK_BATCH;
   }
 
+  /** True once a call asked for the reply queue. */
+  get wanted(): boolean {
+    return this.#wanted;
+  }
+
   /** True when not in use yet, or while consuming. */
   get ready(): boolean {
-    return this.#mc === undefined || this.#mc.ready;
+    return !this.#wanted || this.consuming;
   }
 
   /** True while the reply queue is being consumed (a call can be sent without {@link ensure}). */
   get consuming(): boolean {
-    return !this.#closed && this.#mc !== undefined && this.#mc.ready;
+    return !this.#closed && this.#consuming && this.#mc.ready;
   }
 
   /** Calls waiting for a reply. */
@@ -77,9 +98,32 @@ export class ReplyConsumer {
 
   /** Declares and consumes the reply queue (once); rejects with MessageDeliveryFailure in time. */
   async ensure(deadline: number): Promise<void> {
-    if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
-    this.#mc ??= new ManagedConnection('reply', this.#config, (conn) => this.#setup(conn));
-    await this.#mc.waitReady(deadline, `set up the reply queue ${this.queue}`);
+    const what = `set up the reply queue ${this.queue}`;
+    this.#wanted = true;
+    for (;;) {
+      if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
+      if (this.consuming) return;
+      const conn = await this.#mc.waitReady(deadline, what);
+      if (this.consuming) return;
+      // Connected before the queue was wanted: set it up here (the set-up of the next
+      // connection does it from then on).
+      this.#attaching ??= this.attach(conn)
+        .catch((err: unknown) => {
+          this.#log.warn({ queue: this.queue, err: errorText(err) }, 'Cannot consume replies');
+          if (this.#mc.connection === conn) this.#mc.reset('reply queue set-up failed');
+        })
+        .finally(() => (this.#attaching = undefined));
+      await Promise.race([this.#attaching, this.#changed.next()]);
+      if (this.consuming) return;
+      if (!(await waitChange(this.#changed, this.#config.clock, deadline)) && !this.consuming) {
+        throw new MessageDeliveryFailure(`Could not ${what} in time`);
+      }
+    }
+  }
+
+  /** Declares and consumes the queue on a new connection (from the connection's set-up). */
+  attach(conn: ChannelModel): Promise<void> {
+    return this.#setup(conn);
   }
 
   register(msgId: string, call: PendingCall): void {
@@ -97,7 +141,11 @@ export class ReplyConsumer {
     this.#calls.clear();
     for (const call of calls) call.fail(err);
     if (this.#acks) this.#flushAcks(this.#acks);
-    await this.#mc?.close();
+    const ch = this.#ch;
+    this.#ch = undefined;
+    this.#consuming = false;
+    this.#changed.notify();
+    await ch?.close().catch(() => undefined);
   }
 
   /** Acknowledges every reply received on the channel so far (one `multiple` ack). */
@@ -132,9 +180,12 @@ export class ReplyConsumer {
       acks.last = undefined;
       if (this.#ch !== ch) return;
       this.#ch = undefined;
+      this.#consuming = false;
+      this.#changed.notify();
+      if (this.#closed) return;
       // The channel alone went away: start over on a fresh connection.
       setImmediate(() => {
-        if (this.#mc?.connection === conn) this.#mc.reset('reply channel closed');
+        if (this.#mc.connection === conn) this.#mc.reset('reply channel closed');
       });
     });
     const args: Record<string, unknown> = { 'x-expires': o.rabbit_transient_queues_ttl * 1000 };
@@ -155,12 +206,19 @@ export class ReplyConsumer {
     });
     if (o.rabbit_reply_direct_exchange) await ch.bindQueue(q, q, q);
     if (o.rabbit_qos_prefetch_count > 0) await ch.prefetch(o.rabbit_qos_prefetch_count);
+    if (this.#closed) {
+      await ch.close().catch(() => undefined);
+      return;
+    }
     this.#ch = ch;
     this.#acks = acks;
     await ch.consume(q, (msg) => this.#onReply(ch, acks, msg), {
       noAck: false,
       consumerTag: '1',
     });
+    if (this.#ch !== ch) return;
+    this.#consuming = true;
+    this.#changed.notify();
   }
 
   #onReply(ch: Channel, acks: ReplyAcks, msg: ConsumeMessage | null): void {
@@ -168,7 +226,7 @@ export class ReplyConsumer {
       this.#log.warn({ queue: this.queue }, 'The reply consumer was cancelled by the broker');
       if (this.#ch === ch) {
         this.#flushAcks(acks);
-        this.#mc?.reset('reply consumer cancelled');
+        this.#mc.reset('reply consumer cancelled');
       }
       return;
     }
