@@ -14,10 +14,19 @@
  * a prefetch of 64. What this variant loses against `default` is the protocol's cost, not a
  * library's.
  *
+ * `--variant oslo-lean` (a reference, not a peer): the least an oslo.messaging-compatible peer must
+ * do on the wire, as conductor-ts does it since its fourth RPC session — requests and replies
+ * `persistent`, calls with an `expiration`, replies `mandatory`, a named reply queue consumed with
+ * acks (batched), the server acking each request before handling it under a prefetch of 256 —
+ * with what the wire does not show chosen for speed: calls and replies unconfirmed, the reply
+ * queue consumed on the connection that publishes the calls, a server's acks and replies on one
+ * connection and written together (the socket corked for the turn).
+ *
  * The body is the same JSON the other peers carry: `{method, args, ctx, id}` with the 23-key context.
  */
 import amqp from 'amqplib';
-import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { Socket } from 'node:net';
+import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import {
   main,
   type PeerArgs,
@@ -36,7 +45,78 @@ interface Request {
   replyQ?: string;
 }
 
+/** Corks the connection's socket for an event-loop turn from its first write on. */
+function corkPerTurn(conn: unknown): void {
+  const sock = (conn as { connection: { stream: Socket } }).connection.stream;
+  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    sock.uncork();
+  };
+  sock.write = ((...args: unknown[]): boolean => {
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      process.nextTick(uncork);
+    }
+    return write(...args);
+  }) as typeof sock.write;
+}
+
+/** Acks every delivery handed to it, as one `multiple` ack per event-loop turn. */
+function batchedAcks(ch: Channel, when: (f: () => void) => void) {
+  let last: ConsumeMessage | undefined;
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (last) ch.ack(last, true);
+    last = undefined;
+  };
+  return (msg: ConsumeMessage): void => {
+    last = msg;
+    if (!scheduled) {
+      scheduled = true;
+      when(flush);
+    }
+  };
+}
+
+async function leanServer(a: PeerArgs): Promise<void> {
+  const conn = await amqp.connect(a.amqpUrl, { noDelay: true });
+  corkPerTurn(conn);
+  const ch = await conn.createChannel();
+  const pub = await conn.createChannel();
+  await ch.assertQueue(a.name, { durable: false, autoDelete: true });
+  await ch.prefetch(256, true);
+  const ack = batchedAcks(ch, setImmediate);
+  let echoes = 0;
+  await ch.consume(
+    a.name,
+    (msg) => {
+      if (!msg) return;
+      ack(msg);
+      const req = JSON.parse(msg.content.toString('utf8')) as Request;
+      let result: unknown = null;
+      if (req.method === 'echo') {
+        echoes++;
+        result = req.args.value;
+      } else if (req.method === 'stats') {
+        result = { echo: echoes };
+      }
+      if (!req.replyQ) return;
+      const body = Buffer.from(JSON.stringify({ result, id: req.id }));
+      pub.publish('', req.replyQ, body, { mandatory: true, persistent: true });
+    },
+    { noAck: false },
+  );
+  console.log(`READY raw-amqplib queue=${a.name} variant=${a.variant}`);
+  await untilSignal();
+  await conn.close();
+}
+
 async function server(a: PeerArgs): Promise<void> {
+  if (a.variant === 'oslo-lean') return leanServer(a);
   const oslo = a.variant === 'oslo-style';
   const conn = await amqp.connect(a.amqpUrl, oslo ? { noDelay: true } : {});
   const pubConn = oslo ? await amqp.connect(a.amqpUrl, { noDelay: true }) : conn;
@@ -76,7 +156,57 @@ async function server(a: PeerArgs): Promise<void> {
   if (pubConn !== conn) await pubConn.close();
 }
 
+async function leanClient(a: PeerArgs): Promise<void> {
+  const conn = await amqp.connect(a.amqpUrl, { noDelay: true });
+  corkPerTurn(conn);
+  const ch = await conn.createChannel();
+  const replies = await conn.createChannel();
+  const confirm = await conn.createConfirmChannel();
+  const pending = new Map<string, (result: unknown) => void>();
+  const replyQ = `${a.name}_reply`;
+  await replies.assertQueue(replyQ, { durable: false, autoDelete: true, exclusive: true });
+  const ack = batchedAcks(replies, (f) => setTimeout(f, 25));
+  await replies.consume(
+    replyQ,
+    (msg) => {
+      if (!msg) return;
+      ack(msg);
+      const r = JSON.parse(msg.content.toString('utf8')) as { result: unknown; id: string };
+      const done = pending.get(r.id);
+      if (!done) return;
+      pending.delete(r.id);
+      done(r.result);
+    },
+    { noAck: false },
+  );
+  const ctx = tackerContextDict();
+  let next = 0;
+  const request = (method: string, args: Record<string, unknown>): Promise<unknown> =>
+    new Promise((resolve) => {
+      const id = String(next++);
+      pending.set(id, resolve);
+      const body = Buffer.from(JSON.stringify({ method, args, ctx, id, replyQ }));
+      ch.publish('', a.name, body, { persistent: true, expiration: '30000' });
+    });
+  try {
+    await runModes(a, 'raw amqplib', {
+      call: () => request('echo', { value: 'x' }),
+      cast: () =>
+        new Promise<void>((resolve, reject) => {
+          const body = Buffer.from(JSON.stringify({ method: 'echo', args: { value: 'x' }, ctx }));
+          confirm.sendToQueue(a.name, body, { persistent: true }, (err) =>
+            err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+          );
+        }),
+      handled: async () => ((await request('stats', {})) as { echo: number }).echo,
+    });
+  } finally {
+    await conn.close();
+  }
+}
+
 async function client(a: PeerArgs): Promise<void> {
+  if (a.variant === 'oslo-lean') return leanClient(a);
   const oslo = a.variant === 'oslo-style';
   const conn = await amqp.connect(a.amqpUrl, oslo ? { noDelay: true } : {});
   const pubConn = oslo ? await amqp.connect(a.amqpUrl, { noDelay: true }) : conn;
