@@ -215,6 +215,46 @@ describe.skipIf(!available)('rabbit driver: robustness', () => {
     await server.wait();
   });
 
+  it('delivers a returned reply once its reply queue appears (a caller reconnecting)', async () => {
+    const T = unique('late');
+    topics.push(T);
+    const server = await startServer(serverT, T, 'host-a', [new Echo()]);
+    const late = unique('latereply');
+    const got: ConsumeMessage[] = [];
+    await publish(
+      T,
+      envelope({
+        method: 'echo',
+        args: { value: 'late' },
+        _msg_id: 'l1',
+        _reply_q: late,
+        _unique_id: unique('u'),
+      }),
+    );
+    await waitFor(
+      () => logs.lines.some((l) => /The reply l1 cannot be sent: .* retrying/.test(l.msg)),
+      3000,
+      'the reply to be returned',
+    );
+    // The caller's queue comes back within kombu_missing_consumer_retry_timeout (0.5 s here).
+    const c2 = await raw.createChannel();
+    await c2.assertQueue(late, { durable: false, autoDelete: true });
+    await c2.consume(late, (m) => m && got.push(m), { noAck: true });
+    await waitFor(() => got.length === 1, 3000, 'the retried reply');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(got.length).toBe(1);
+    const inner = JSON.parse(
+      (JSON.parse((got[0] as ConsumeMessage).content.toString('utf8')) as Record<string, string>)[
+        'oslo.message'
+      ] as string,
+    ) as Record<string, unknown>;
+    expect(inner).toMatchObject({ result: 'late', failure: null, ending: true, _msg_id: 'l1' });
+    expect(logs.lines.some((l) => /The reply l1 failed to send/.test(l.msg))).toBe(false);
+    await c2.close();
+    await server.stop();
+    await server.wait();
+  });
+
   it('bounds the deliveries a busy server holds (prefetch) and requeues undispatched ones on stop', async () => {
     const T = unique('pf');
     topics.push(T);
