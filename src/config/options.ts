@@ -306,7 +306,7 @@ export const rabbitOptions: readonly OptionSpec[] = Object.freeze([
     min: 0,
     exclusiveMin: true,
     max: 86400,
-    help: 'conductor-ts: seconds a cast (or a reply while the broker is unreachable) waits for a connection and the publisher confirm before failing.',
+    help: 'conductor-ts: seconds a cast waits for a connection and the publisher confirm, and a reply for a connection, before failing.',
   },
   {
     section: RABBIT,

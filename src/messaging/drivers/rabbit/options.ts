@@ -45,8 +45,8 @@ export interface RabbitOptions {
   /** conductor-ts: bodies larger than this (bytes) are rejected unread. Default 16 MiB. */
   readonly rabbit_max_message_size: number;
   /**
-   * conductor-ts: how long a cast (or a server's reply, when the broker is unreachable) waits for a
-   * connection and the publisher confirm before failing with MessageDeliveryFailure. Default 60.
+   * conductor-ts: how long a cast waits for a connection and the publisher confirm, and a server's
+   * reply for a connection, before failing with MessageDeliveryFailure. Default 60.
    */
   readonly rabbit_publish_timeout: number;
   /**
