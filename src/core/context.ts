@@ -213,32 +213,91 @@ export class RequestContext {
    * unknown keys are kept in {@link extra} (never `__proto__`), so nothing can reach a prototype.
    */
   static fromDict(d: Readonly<Record<string, unknown>>): RequestContext {
-    // One pass, no intermediate arrays: this runs for every request a server receives.
-    const own = (k: string): unknown => (Object.hasOwn(d, k) ? d[k] : undefined);
-    const fields: RequestContextFields = {
-      userId: str(own('user_id')) ?? str(own('user')),
-      projectId: str(own('project_id')) ?? str(own('tenant_id')) ?? str(own('tenant')),
-      domain: str(own('domain')),
-      userDomain: str(own('user_domain')),
-      projectDomain: str(own('project_domain')),
-      isAdmin: bool(own('is_admin'), false),
-      readOnly: bool(own('read_only'), false),
-      showDeleted: bool(own('show_deleted'), false),
-      authToken: str(own('auth_token')),
-      globalRequestId: str(own('global_request_id')),
-      resourceUuid: str(own('resource_uuid')),
-      roles: stringsOf(own('roles')),
-      isAdminProject: bool(own('is_admin_project'), true),
-      projectName: str(own('project_name')) ?? str(own('tenant_name')),
-      userName: str(own('user_name')),
-      extra: d,
-    };
-    const requestId = str(own('request_id'));
-    if (requestId !== null) fields.requestId = requestId;
-    const timestamp = str(own('timestamp'));
-    if (timestamp !== null) fields.timestamp = timestamp;
-    // The constructor keeps only the unknown keys of `extra` (never `__proto__`).
-    return new RequestContext(fields);
+    // One pass over the keys, no lookups per known key: this runs for every request a server
+    // receives. Own keys only (Object.keys), so nothing comes from a prototype.
+    const f: RequestContextFields = {};
+    let user: unknown, tenant: unknown, tenantId: unknown, tenantName: unknown;
+    let extra: Record<string, unknown> | undefined;
+    for (const k of Object.keys(d)) {
+      const v = d[k];
+      switch (k) {
+        case 'user_id':
+          f.userId = str(v);
+          break;
+        case 'user':
+          user = v;
+          break;
+        case 'project_id':
+          f.projectId = str(v);
+          break;
+        case 'tenant_id':
+          tenantId = v;
+          break;
+        case 'tenant':
+          tenant = v;
+          break;
+        case 'domain':
+          f.domain = str(v);
+          break;
+        case 'user_domain':
+          f.userDomain = str(v);
+          break;
+        case 'project_domain':
+          f.projectDomain = str(v);
+          break;
+        case 'is_admin':
+          f.isAdmin = bool(v, false);
+          break;
+        case 'read_only':
+          f.readOnly = bool(v, false);
+          break;
+        case 'show_deleted':
+          f.showDeleted = bool(v, false);
+          break;
+        case 'auth_token':
+          f.authToken = str(v);
+          break;
+        case 'request_id':
+          if (typeof v === 'string') f.requestId = v;
+          break;
+        case 'global_request_id':
+          f.globalRequestId = str(v);
+          break;
+        case 'resource_uuid':
+          f.resourceUuid = str(v);
+          break;
+        case 'roles':
+          f.roles = stringsOf(v);
+          break;
+        case 'is_admin_project':
+          f.isAdminProject = bool(v, true);
+          break;
+        case 'timestamp':
+          if (typeof v === 'string') f.timestamp = v;
+          break;
+        case 'project_name':
+          f.projectName = str(v);
+          break;
+        case 'tenant_name':
+          tenantName = v;
+          break;
+        case 'user_name':
+          f.userName = str(v);
+          break;
+        case 'user_identity':
+        case '__proto__':
+          break;
+        default:
+          extra ??= {};
+          extra[k] = v;
+      }
+    }
+    f.userId ??= str(user);
+    f.projectId ??= str(tenantId) ?? str(tenant);
+    f.projectName ??= str(tenantName);
+    // The constructor copies `extra` onto a null-prototype object (never `__proto__`).
+    if (extra) f.extra = extra;
+    return new RequestContext(f);
   }
 
   /** For logs: the dict form with the auth token masked. */
