@@ -45,6 +45,18 @@ interface Request {
   replyQ?: string;
 }
 
+/** The server's methods: `echo` (counted) and `stats` (the count). */
+function echoHandler(): (req: Request) => unknown {
+  let echoes = 0;
+  return (req) => {
+    if (req.method === 'echo') {
+      echoes++;
+      return req.args.value;
+    }
+    return req.method === 'stats' ? { echo: echoes } : null;
+  };
+}
+
 /** Corks the connection's socket for an event-loop turn from its first write on. */
 function corkPerTurn(conn: unknown): void {
   const sock = (conn as { connection: { stream: Socket } }).connection.stream;
@@ -90,20 +102,14 @@ async function leanServer(a: PeerArgs): Promise<void> {
   await ch.assertQueue(a.name, { durable: false, autoDelete: true });
   await ch.prefetch(256, true);
   const ack = batchedAcks(ch, setImmediate);
-  let echoes = 0;
+  const handle = echoHandler();
   await ch.consume(
     a.name,
     (msg) => {
       if (!msg) return;
       ack(msg);
       const req = JSON.parse(msg.content.toString('utf8')) as Request;
-      let result: unknown = null;
-      if (req.method === 'echo') {
-        echoes++;
-        result = req.args.value;
-      } else if (req.method === 'stats') {
-        result = { echo: echoes };
-      }
+      const result = handle(req);
       if (!req.replyQ) return;
       const body = Buffer.from(JSON.stringify({ result, id: req.id }));
       pub.publish('', req.replyQ, body, { mandatory: true, persistent: true });
@@ -124,20 +130,14 @@ async function server(a: PeerArgs): Promise<void> {
   const pub: ConfirmChannel | undefined = oslo ? await pubConn.createConfirmChannel() : undefined;
   await ch.assertQueue(a.name, { durable: false, autoDelete: true });
   if (oslo) await ch.prefetch(64, true);
-  let echoes = 0;
+  const handle = echoHandler();
   await ch.consume(
     a.name,
     (msg) => {
       if (!msg) return;
       if (oslo) ch.ack(msg);
       const req = JSON.parse(msg.content.toString('utf8')) as Request;
-      let result: unknown = null;
-      if (req.method === 'echo') {
-        echoes++;
-        result = req.args.value;
-      } else if (req.method === 'stats') {
-        result = { echo: echoes };
-      }
+      const result = handle(req);
       const { replyTo, correlationId } = msg.properties as {
         replyTo?: string;
         correlationId?: string;

@@ -1,7 +1,8 @@
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
 import { DeadlineQueue } from '../../deadlines.js';
-import { type ConnectionConfig, ManagedConnection } from './connection.js';
+import type { ManagedConnection } from './connection.js';
+import { type ConnectionConfig } from './connection.js';
 import { amqpCode, errorText, Notifier, waitChange } from './util.js';
 
 /** An exchange as oslo.messaging declares it. */
@@ -65,10 +66,10 @@ export interface PublisherOptions {
   /** A Basic.Return (a `mandatory` publish no queue took). */
   readonly onReturn?: (msg: ConsumeMessage) => void;
   /**
-   * Publish on this connection instead of one of its own. Its owner calls {@link Publisher.attach}
-   * from its set-up and closes it; the publisher only opens and closes its channels.
+   * The connection to publish on. Its owner calls {@link Publisher.attach} from its set-up and
+   * closes it; the publisher only opens and closes its channels.
    */
-  readonly connection?: ManagedConnection;
+  readonly connection: ManagedConnection;
 }
 
 class ChannelLost extends Error {}
@@ -135,7 +136,6 @@ function tooLong(s: string): boolean {
  */
 export class Publisher {
   readonly #mc: ManagedConnection;
-  readonly #ownsConnection: boolean;
   readonly #name: string;
   readonly #confirms: boolean;
   readonly #onReturn: ((msg: ConsumeMessage) => void) | undefined;
@@ -164,20 +164,12 @@ export class Publisher {
     this.#confirms = options.confirms ?? true;
     this.#onReturn = options.onReturn;
     this.#deadlines = new DeadlineQueue(config.clock);
-    this.#ownsConnection = options.connection === undefined;
-    this.#mc =
-      options.connection ??
-      new ManagedConnection(options.name, config, (conn) => this.attach(conn));
+    this.#mc = options.connection;
   }
 
   /** True while its channels are open. */
   get ready(): boolean {
     return !this.#closed && this.#mc.ready && this.#pc?.open === true;
-  }
-
-  /** Connects; resolves after the first attempt, whatever its outcome. */
-  start(): Promise<void> {
-    return this.#mc.start();
   }
 
   /** Opens the channels on a new connection (from the connection's set-up). */
@@ -188,8 +180,7 @@ export class Publisher {
   async close(): Promise<void> {
     this.#closed = true;
     this.#changed.notify();
-    if (this.#ownsConnection) await this.#mc.close();
-    else this.#closeChannels(this.#pc);
+    this.#closeChannels(this.#pc);
     this.#pc = undefined;
     this.#deadlines.clear();
     this.#cancelTimer = undefined;
