@@ -57,6 +57,26 @@ function echoHandler(): (req: Request) => unknown {
   };
 }
 
+/** Calls waiting for their reply, by correlation id. */
+function pendingCalls() {
+  const pending = new Map<string, (result: unknown) => void>();
+  let next = 0;
+  return {
+    /** A new id whose reply resolves `resolve`. */
+    add(resolve: (result: unknown) => void): string {
+      const id = String(next++);
+      pending.set(id, resolve);
+      return id;
+    },
+    settle(id: string, result: unknown): void {
+      const done = pending.get(id);
+      if (!done) return;
+      pending.delete(id);
+      done(result);
+    },
+  };
+}
+
 /** Corks the connection's socket for an event-loop turn from its first write on. */
 function corkPerTurn(conn: unknown): void {
   const sock = (conn as { connection: { stream: Socket } }).connection.stream;
@@ -162,7 +182,7 @@ async function leanClient(a: PeerArgs): Promise<void> {
   const ch = await conn.createChannel();
   const replies = await conn.createChannel();
   const confirm = await conn.createConfirmChannel();
-  const pending = new Map<string, (result: unknown) => void>();
+  const calls = pendingCalls();
   const replyQ = `${a.name}_reply`;
   await replies.assertQueue(replyQ, { durable: false, autoDelete: true, exclusive: true });
   const ack = batchedAcks(replies, (f) => setTimeout(f, 25));
@@ -172,19 +192,14 @@ async function leanClient(a: PeerArgs): Promise<void> {
       if (!msg) return;
       ack(msg);
       const r = JSON.parse(msg.content.toString('utf8')) as { result: unknown; id: string };
-      const done = pending.get(r.id);
-      if (!done) return;
-      pending.delete(r.id);
-      done(r.result);
+      calls.settle(r.id, r.result);
     },
     { noAck: false },
   );
   const ctx = tackerContextDict();
-  let next = 0;
   const request = (method: string, args: Record<string, unknown>): Promise<unknown> =>
     new Promise((resolve) => {
-      const id = String(next++);
-      pending.set(id, resolve);
+      const id = calls.add(resolve);
       const body = Buffer.from(JSON.stringify({ method, args, ctx, id, replyQ }));
       ch.publish('', a.name, body, { persistent: true, expiration: '30000' });
     });
@@ -213,16 +228,12 @@ async function client(a: PeerArgs): Promise<void> {
   const ch = await conn.createChannel();
   const pub: ConfirmChannel | undefined = oslo ? await pubConn.createConfirmChannel() : undefined;
   const confirm = await pubConn.createConfirmChannel();
-  const pending = new Map<string, (result: unknown) => void>();
+  const calls = pendingCalls();
   const onReply = (msg: ConsumeMessage | null): void => {
     if (!msg) return;
     if (oslo) ch.ack(msg);
     const r = JSON.parse(msg.content.toString('utf8')) as { result: unknown; id?: string };
-    const id = r.id ?? (msg.properties.correlationId as string);
-    const done = pending.get(id);
-    if (!done) return;
-    pending.delete(id);
-    done(r.result);
+    calls.settle(r.id ?? (msg.properties.correlationId as string), r.result);
   };
   let replyQ = DIRECT_REPLY_TO;
   if (oslo) {
@@ -234,11 +245,9 @@ async function client(a: PeerArgs): Promise<void> {
     await ch.consume(DIRECT_REPLY_TO, onReply, { noAck: true });
   }
   const ctx = tackerContextDict();
-  let next = 0;
   const request = (method: string, args: Record<string, unknown>): Promise<unknown> =>
     new Promise((resolve) => {
-      const id = String(next++);
-      pending.set(id, resolve);
+      const id = calls.add(resolve);
       if (pub) {
         const body = Buffer.from(JSON.stringify({ method, args, ctx, id, replyQ }));
         pub.publish('', a.name, body, { persistent: true }, () => undefined);

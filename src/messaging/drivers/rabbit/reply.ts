@@ -107,14 +107,19 @@ export class ReplyConsumer {
       if (this.consuming) return;
       // Connected before the queue was wanted: set it up here (the set-up of the next
       // connection does it from then on).
-      this.#attaching ??= this.attach(conn)
-        .catch((err: unknown) => {
-          this.#log.warn({ queue: this.queue, err: errorText(err) }, 'Cannot consume replies');
-          if (this.#mc.connection === conn) this.#mc.reset('reply queue set-up failed');
-        })
-        .finally(() => (this.#attaching = undefined));
-      await Promise.race([this.#attaching, this.#changed.next()]);
-      if (this.consuming) return;
+      if (this.#attaching === undefined) {
+        this.#attaching = this.attach(conn)
+          .catch((err: unknown) => {
+            this.#log.warn({ queue: this.queue, err: errorText(err) }, 'Cannot consume replies');
+            if (this.#mc.connection === conn) this.#mc.reset('reply queue set-up failed');
+          })
+          .finally(() => {
+            this.#attaching = undefined;
+            this.#changed.notify();
+          });
+      }
+      // Until the set-up ends (it notifies either way) or the connection changes, at most until
+      // the deadline.
       if (!(await waitChange(this.#changed, this.#config.clock, deadline)) && !this.consuming) {
         throw new MessageDeliveryFailure(`Could not ${what} in time`);
       }
