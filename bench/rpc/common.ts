@@ -27,6 +27,10 @@ export interface ModeResult {
   /** Casts: handled / seconds from the first cast until the server had handled them all. */
   handledRate?: number;
   note?: string;
+  /** Set on a row that is the median of several rounds: the lowest and highest rate seen. */
+  rateRange?: [number, number];
+  /** Rounds this row is the median of. */
+  rounds?: number;
 }
 
 /** What every Node.js peer (client side) accepts on its command line. */

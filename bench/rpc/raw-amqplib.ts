@@ -25,8 +25,14 @@
  * The body is the same JSON the other peers carry: `{method, args, ctx, id}` with the 23-key context.
  */
 import amqp from 'amqplib';
-import type { Socket } from 'node:net';
-import type { Channel, ConfirmChannel, ConsumeMessage } from 'amqplib';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import {
+  batchedAcks,
+  corkPerTurn,
+  echoHandler,
+  pendingCalls,
+  type Request,
+} from './amqp-helpers.js';
 import {
   main,
   type PeerArgs,
@@ -37,82 +43,6 @@ import {
 } from './common.js';
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
-
-interface Request {
-  method: string;
-  args: { value?: unknown };
-  id?: string;
-  replyQ?: string;
-}
-
-/** The server's methods: `echo` (counted) and `stats` (the count). */
-function echoHandler(): (req: Request) => unknown {
-  let echoes = 0;
-  return (req) => {
-    if (req.method === 'echo') {
-      echoes++;
-      return req.args.value;
-    }
-    return req.method === 'stats' ? { echo: echoes } : null;
-  };
-}
-
-/** Calls waiting for their reply, by correlation id. */
-function pendingCalls() {
-  const pending = new Map<string, (result: unknown) => void>();
-  let next = 0;
-  return {
-    /** A new id whose reply resolves `resolve`. */
-    add(resolve: (result: unknown) => void): string {
-      const id = String(next++);
-      pending.set(id, resolve);
-      return id;
-    },
-    settle(id: string, result: unknown): void {
-      const done = pending.get(id);
-      if (!done) return;
-      pending.delete(id);
-      done(result);
-    },
-  };
-}
-
-/** Corks the connection's socket for an event-loop turn from its first write on. */
-function corkPerTurn(conn: unknown): void {
-  const sock = (conn as { connection: { stream: Socket } }).connection.stream;
-  const write = sock.write.bind(sock) as (...a: unknown[]) => boolean;
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    sock.uncork();
-  };
-  sock.write = ((...args: unknown[]): boolean => {
-    if (!corked) {
-      corked = true;
-      sock.cork();
-      process.nextTick(uncork);
-    }
-    return write(...args);
-  }) as typeof sock.write;
-}
-
-/** Acks every delivery handed to it, as one `multiple` ack per event-loop turn. */
-function batchedAcks(ch: Channel, when: (f: () => void) => void) {
-  let last: ConsumeMessage | undefined;
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (last) ch.ack(last, true);
-    last = undefined;
-  };
-  return (msg: ConsumeMessage): void => {
-    last = msg;
-    if (!scheduled) {
-      scheduled = true;
-      when(flush);
-    }
-  };
-}
 
 async function leanServer(a: PeerArgs): Promise<void> {
   const conn = await amqp.connect(a.amqpUrl, { noDelay: true });
