@@ -4,7 +4,7 @@
  * coalesced into one `multiple` ack).
  */
 import type { Socket } from 'node:net';
-import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 
 /** A request body as the raw peers read it (the oslo peer reads the same keys from its message). */
 export interface Request {
@@ -86,4 +86,19 @@ export function batchedAcks(ch: Channel, when: (f: () => void) => void) {
       when(flush);
     }
   };
+}
+
+/** Publishes on a confirm channel; resolves on the broker's ack, rejects on its nack. */
+export function publishConfirmed(
+  ch: ConfirmChannel,
+  exchange: string,
+  routingKey: string,
+  body: Buffer,
+  options: Options.Publish,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    ch.publish(exchange, routingKey, body, options, (err) =>
+      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
+    );
+  });
 }

@@ -28,6 +28,7 @@ import {
   corkPerTurn,
   echoHandler,
   pendingCalls,
+  publishConfirmed,
   type Request,
 } from './amqp-helpers.js';
 import {
@@ -134,18 +135,19 @@ async function client(a: PeerArgs): Promise<void> {
     await runModes(a, 'raw amqplib', {
       call: () => request('echo', { value: 'x' }),
       cast: () =>
-        new Promise<void>((resolve, reject) => {
-          const body = encode({
+        publishConfirmed(
+          confirm,
+          a.name,
+          a.name,
+          encode({
             method: 'echo',
             args: { value: 'x' },
             version: '1.0',
             _unique_id: uuidHex(),
             ...context,
-          });
-          confirm.publish(a.name, a.name, body, PROPERTIES, (err) =>
-            err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
-          );
-        }),
+          }),
+          PROPERTIES,
+        ),
       handled: async () => ((await request('stats', {})) as { echo: number }).echo,
     });
   } finally {

@@ -31,6 +31,7 @@ import {
   corkPerTurn,
   echoHandler,
   pendingCalls,
+  publishConfirmed,
   type Request,
 } from './amqp-helpers.js';
 import {
@@ -137,12 +138,13 @@ async function leanClient(a: PeerArgs): Promise<void> {
     await runModes(a, 'raw amqplib', {
       call: () => request('echo', { value: 'x' }),
       cast: () =>
-        new Promise<void>((resolve, reject) => {
-          const body = Buffer.from(JSON.stringify({ method: 'echo', args: { value: 'x' }, ctx }));
-          confirm.sendToQueue(a.name, body, { persistent: true }, (err) =>
-            err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
-          );
-        }),
+        publishConfirmed(
+          confirm,
+          '',
+          a.name,
+          Buffer.from(JSON.stringify({ method: 'echo', args: { value: 'x' }, ctx })),
+          { persistent: true },
+        ),
       handled: async () => ((await request('stats', {})) as { echo: number }).echo,
     });
   } finally {
@@ -193,11 +195,7 @@ async function client(a: PeerArgs): Promise<void> {
       call: () => request('echo', { value: 'x' }),
       // The cast floor: publish on a confirm channel, resolved by the broker's confirm.
       cast: () =>
-        new Promise<void>((resolve, reject) => {
-          confirm.sendToQueue(a.name, castBody(), { contentType: 'application/json' }, (err) =>
-            err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(),
-          );
-        }),
+        publishConfirmed(confirm, '', a.name, castBody(), { contentType: 'application/json' }),
       handled: async () => ((await request('stats', {})) as { echo: number }).echo,
     });
   } finally {
