@@ -21,7 +21,7 @@
  * topics, queues, namespaces) are unique per run and removed afterwards. The machine is shared:
  * before each system the run waits (up to 30 s) for it to be quiet, measures how much CPU other
  * processes took while the system ran, and (`--retries 1`, the default) runs a system again once
- * when that was over 15 % and the run is still under about 5.5 minutes. Progress goes to stderr,
+ * when that was over 15 % and the run is still within its budget (5.5 minutes per round at 10 s per mode). Progress goes to stderr,
  * the markdown report to stdout. Systems: `conductor` (a), `raw` (b), `moleculer` (c), `nest` (d),
  * `oslo` (e), `memory` (f).
  */
@@ -791,7 +791,7 @@ async function runOnce(system: string, started: number): Promise<void> {
   let attempt = await runSystem(system);
   const took = (Date.now() - t0) / 1000;
   // On a shared box: run a system again once when other work took more than 15 % of the machine
-  // meanwhile, if that keeps the whole run near its 5 minutes; keep the quieter attempt.
+  // meanwhile, if the whole run stays within its budget; keep the quieter attempt.
   if (
     RETRIES > 0 &&
     !interrupted &&
