@@ -21,8 +21,8 @@
  * topics, queues, namespaces) are unique per run and removed afterwards. The machine is shared:
  * before each system the run waits (up to 30 s) for it to be quiet, measures how much CPU other
  * processes took while the system ran, and (`--retries 1`, the default) runs a system again once
- * when that was over 15 % and the run is still within its budget (5.5 minutes per round at 10 s per mode). Progress goes to stderr,
- * the markdown report to stdout. Systems: `conductor` (a), `raw` (b), `moleculer` (c), `nest` (d),
+ * when that was over 15 % and the run is still within its budget (5.5 minutes per round at 10 s
+ * per mode). Progress goes to stderr, the markdown report to stdout. Systems: `conductor` (a), `raw` (b), `moleculer` (c), `nest` (d),
  * `oslo` (e), `memory` (f).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
