@@ -434,13 +434,13 @@ async function runRaw(): Promise<void> {
   const variants: [string, string, string, number][] = [
     ['default', 'raw-amqplib.js', 'seq,conc,cast,castpipe', 4],
     ['oslo-style', 'raw-amqplib.js', 'seq,conc', 2],
-    ['oslo-lean', 'raw-amqplib.js', 'seq,conc', 2],
+    ['oslo-lean', 'oslo-wire.js', 'seq,conc', 2],
     [OSLO_WIRE, 'oslo-wire.js', 'seq,conc,castpipe', 3],
   ];
   for (const [variant, script, modes, n] of variants) {
     const name = `${RUN_ID}_raw_${variant}`;
     queuesToDelete.add(name).add(`${name}_reply`);
-    if (variant === OSLO_WIRE) exchangesToDelete.add(name);
+    exchangesToDelete.add(name);
     const argv = (role: string): string[] => [
       js(script),
       `--role=${role}`,

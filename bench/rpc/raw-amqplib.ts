@@ -14,26 +14,13 @@
  * a prefetch of 64. What this variant loses against `default` is the protocol's cost, not a
  * library's.
  *
- * `--variant oslo-lean` (a reference, not a peer): the least an oslo.messaging-compatible peer must
- * do on the wire, as conductor-ts does it since its fourth RPC session — requests and replies
- * `persistent`, calls with an `expiration`, replies `mandatory`, a named reply queue consumed with
- * acks (batched), the server acking each request before handling it under a prefetch of 256 —
- * with what the wire does not show chosen for speed: calls and replies unconfirmed, the reply
- * queue consumed on the connection that publishes the calls, a server's acks and replies on one
- * connection and written together (the socket corked for the turn).
+ * The oslo-compatible references `oslo-lean` and `oslo-wire` are in `oslo-wire.ts`.
  *
  * The body is the same JSON the other peers carry: `{method, args, ctx, id}` with the 23-key context.
  */
 import amqp from 'amqplib';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
-import {
-  batchedAcks,
-  corkPerTurn,
-  echoHandler,
-  pendingCalls,
-  publishConfirmed,
-  type Request,
-} from './amqp-helpers.js';
+import { echoHandler, pendingCalls, publishConfirmed, type Request } from './amqp-helpers.js';
 import {
   main,
   type PeerArgs,
@@ -45,35 +32,7 @@ import {
 
 const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
 
-async function leanServer(a: PeerArgs): Promise<void> {
-  const conn = await amqp.connect(a.amqpUrl, { noDelay: true });
-  corkPerTurn(conn);
-  const ch = await conn.createChannel();
-  const pub = await conn.createChannel();
-  await ch.assertQueue(a.name, { durable: false, autoDelete: true });
-  await ch.prefetch(256, true);
-  const ack = batchedAcks(ch, setImmediate);
-  const handle = echoHandler();
-  await ch.consume(
-    a.name,
-    (msg) => {
-      if (!msg) return;
-      ack(msg);
-      const req = JSON.parse(msg.content.toString('utf8')) as Request;
-      const result = handle(req);
-      if (!req.replyQ) return;
-      const body = Buffer.from(JSON.stringify({ result, id: req.id }));
-      pub.publish('', req.replyQ, body, { mandatory: true, persistent: true });
-    },
-    { noAck: false },
-  );
-  console.log(`READY raw-amqplib queue=${a.name} variant=${a.variant}`);
-  await untilSignal();
-  await conn.close();
-}
-
 async function server(a: PeerArgs): Promise<void> {
-  if (a.variant === 'oslo-lean') return leanServer(a);
   const oslo = a.variant === 'oslo-style';
   const conn = await amqp.connect(a.amqpUrl, oslo ? { noDelay: true } : {});
   const pubConn = oslo ? await amqp.connect(a.amqpUrl, { noDelay: true }) : conn;
@@ -107,53 +66,7 @@ async function server(a: PeerArgs): Promise<void> {
   if (pubConn !== conn) await pubConn.close();
 }
 
-async function leanClient(a: PeerArgs): Promise<void> {
-  const conn = await amqp.connect(a.amqpUrl, { noDelay: true });
-  corkPerTurn(conn);
-  const ch = await conn.createChannel();
-  const replies = await conn.createChannel();
-  const confirm = await conn.createConfirmChannel();
-  const calls = pendingCalls();
-  const replyQ = `${a.name}_reply`;
-  await replies.assertQueue(replyQ, { durable: false, autoDelete: true, exclusive: true });
-  const ack = batchedAcks(replies, (f) => setTimeout(f, 25));
-  await replies.consume(
-    replyQ,
-    (msg) => {
-      if (!msg) return;
-      ack(msg);
-      const r = JSON.parse(msg.content.toString('utf8')) as { result: unknown; id: string };
-      calls.settle(r.id, r.result);
-    },
-    { noAck: false },
-  );
-  const ctx = tackerContextDict();
-  const request = (method: string, args: Record<string, unknown>): Promise<unknown> =>
-    new Promise((resolve) => {
-      const id = calls.add(resolve);
-      const body = Buffer.from(JSON.stringify({ method, args, ctx, id, replyQ }));
-      ch.publish('', a.name, body, { persistent: true, expiration: '30000' });
-    });
-  try {
-    await runModes(a, 'raw amqplib', {
-      call: () => request('echo', { value: 'x' }),
-      cast: () =>
-        publishConfirmed(
-          confirm,
-          '',
-          a.name,
-          Buffer.from(JSON.stringify({ method: 'echo', args: { value: 'x' }, ctx })),
-          { persistent: true },
-        ),
-      handled: async () => ((await request('stats', {})) as { echo: number }).echo,
-    });
-  } finally {
-    await conn.close();
-  }
-}
-
 async function client(a: PeerArgs): Promise<void> {
-  if (a.variant === 'oslo-lean') return leanClient(a);
   const oslo = a.variant === 'oslo-style';
   const conn = await amqp.connect(a.amqpUrl, oslo ? { noDelay: true } : {});
   const pubConn = oslo ? await amqp.connect(a.amqpUrl, { noDelay: true }) : conn;
@@ -206,6 +119,8 @@ async function client(a: PeerArgs): Promise<void> {
 
 main(async () => {
   const a = peerArgs();
+  if (a.variant !== 'default' && a.variant !== 'oslo-style')
+    throw new Error('--variant must be default or oslo-style (oslo-lean is in oslo-wire.ts)');
   if (a.role === 'server') return server(a);
   return client(a);
 });
