@@ -31,14 +31,39 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/service/**/*.ts', 'src/config/**/*.ts'],
+    files: ['src/config/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: ['**/conductor/*', '**/cli/*', '**/ops/*'],
+              group: [
+                '**/periodic/*',
+                '**/looping/*',
+                '**/messaging/*',
+                '**/service/*',
+                '**/conductor/*',
+                '**/cli/*',
+                '**/ops/*',
+                '**/runner/*',
+              ],
+              message: 'config imports only core: the layers above define their options with it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/service/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/conductor/*', '**/cli/*', '**/ops/*', '**/runner/*'],
               message: 'service and config never import the layers above them.',
             },
           ],
@@ -47,16 +72,34 @@ export default tseslint.config(
     },
   },
   {
-    // ops (the HTTP endpoint) sits beside conductor, above service.
-    files: ['src/ops/**/*.ts'],
+    // ops (the HTTP endpoint) and conductor (the application) sit beside each other, above service.
+    files: ['src/ops/**/*.ts', 'src/conductor/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: ['**/conductor/*', '**/cli/*'],
-              message: 'ops never imports the layers above it (conductor, cli).',
+              group: ['**/runner/*', '**/cli/*', '**/ops/*', '**/conductor/*'],
+              message:
+                'ops and conductor import service and the layers below; never runner, cli or each other.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // runner, the composition root, wires ops and service; only cli sits above it.
+    files: ['src/runner/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/cli/*', '**/conductor/*'],
+              message: 'runner is generic: it never imports cli or the conductor.',
             },
           ],
         },

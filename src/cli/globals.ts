@@ -1,9 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { conductorOptions } from '../conductor/index.js';
-import { type ConfigOpts, createConfig } from '../config/index.js';
+import { type ConfigOpts, createConfig, type OptionSource } from '../config/index.js';
 import { getLogger, type Logger } from '../core/index.js';
 import type { CliIo } from './io.js';
 import { setupLogging } from './logging.js';
+import { COMMAND_DEFAULTS, commandOptions } from './options.js';
 
 /** The options every command takes (on the program before the command, or on the command). */
 export interface GlobalOptions {
@@ -97,6 +97,11 @@ export interface PrepareOptions {
   readonly defaultLevel: string;
   /** Command-line config values from the command's own options; `--set` wins over them. */
   readonly cli?: Readonly<Record<string, string>>;
+  /**
+   * The options to register, or a function that finds them once logging is set up (`run` and
+   * `tasks` import the manager first, to register its own). Default {@link commandOptions}.
+   */
+  readonly options?: OptionSource | (() => Promise<OptionSource>);
 }
 
 /** What a command works with. */
@@ -125,8 +130,12 @@ export async function prepare(
   });
   const cli: Record<string, string> = { ...options.cli };
   for (const [key, value] of globals.set) cli[key] = value;
-  // The conductor's options are known to every command, so files and variables setting them are read.
-  const conf = createConfig({ logger: getLogger('config') }).register(conductorOptions);
+  const sources =
+    typeof options.options === 'function'
+      ? await options.options()
+      : (options.options ?? commandOptions());
+  const conf = createConfig({ logger: getLogger('config'), options: sources });
+  for (const d of COMMAND_DEFAULTS) conf.setDefault(d.section, d.name, d.value);
   await conf.load({
     configFiles: globals.configFiles,
     ...(globals.configDir !== undefined ? { configDir: globals.configDir } : {}),

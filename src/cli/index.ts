@@ -10,4 +10,5 @@ export { setupLogging, logLevel, type CliLoggingOptions } from './logging.js';
 export { DEFAULT_MANAGER, DEFAULT_TOPIC, loadManagerClass } from './manager.js';
 export { parseParams, parseValue, describeRpcError } from './commands/rpc.js';
 export { listTasks, type TaskRow } from './commands/tasks.js';
-export { serviceOptionsFromConfig } from './commands/run.js';
+export { serviceOptionsFromConfig } from '../service/index.js';
+export { commandOptions, COMMAND_DEFAULTS } from './options.js';

@@ -1,4 +1,5 @@
 import type { DestinationStream } from 'pino';
+import { ConductorError, defineError } from '../core/index.js';
 import type { SignalTarget } from '../service/index.js';
 
 /** Somewhere the CLI writes text (stdout, stderr, or a test's collector). */
@@ -41,9 +42,9 @@ export const EXIT = Object.freeze({
 });
 
 /** A mistake in the command line: printed as one line, exit status 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export class UsageError extends defineError(
+  'CONDUCTOR_CLI_USAGE',
+  'UsageError',
+  ConductorError,
+  '%s',
+) {}

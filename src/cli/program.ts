@@ -5,6 +5,8 @@ import {
   ConfigValueError,
   ImportClassError,
   NoSuchOptError,
+  NotAManagerError,
+  toError,
 } from '../core/index.js';
 import { addConfigCommand } from './commands/config.js';
 import { addRpcCommand } from './commands/rpc.js';
@@ -88,7 +90,7 @@ function report(err: unknown, ctx: CliContext): number {
     stderr.write(`conductor: ${oneLine(err.message)}\n`);
     return EXIT.USAGE;
   }
-  if (err instanceof ImportClassError || fromCommandLine(err)) {
+  if (err instanceof ImportClassError || err instanceof NotAManagerError || fromCommandLine(err)) {
     stderr.write(`conductor: ${oneLine((err as Error).message)}\n`);
     return EXIT.USAGE;
   }
@@ -97,7 +99,7 @@ function report(err: unknown, ctx: CliContext): number {
     if (ctx.debug && err.stack) stderr.write(`${err.stack}\n`);
     return EXIT.FAILURE;
   }
-  const e = err instanceof Error ? err : new Error(String(err));
+  const e = toError(err);
   stderr.write(
     `conductor: ${e.name}: ${oneLine(e.message)}${ctx.debug ? '' : ' (run with --debug for the stack trace)'}\n`,
   );

@@ -1,16 +1,11 @@
 import { type ConfigOpts, createConfig } from '../config/index.js';
-import {
-  getLogger,
-  InvalidOptionError,
-  InvalidRpcArgumentError,
-  type Logger,
-  type RequestContext,
-} from '../core/index.js';
+import { getLogger, type Logger, type RequestContext } from '../core/index.js';
 import { periodicTask } from '../periodic/index.js';
 import { type HealthCheck, Manager, type ManagerOptions, type Service } from '../service/index.js';
 import { type ConductorStore, openStore, type VimStatus } from './db/index.js';
 
 import { VimMonitor, type VimMonitorReport } from './monitor.js';
+import { InvalidRpcArgumentError, StoreNotOpenError } from './errors.js';
 import { conductorOptions, vimMonitorConfig } from './options.js';
 
 /** Options of the {@link Conductor} (what `Service.create` passes, plus these). */
@@ -77,8 +72,7 @@ export class Conductor extends Manager {
 
   /** The store (open from `initHost` until the service stops). */
   get store(): ConductorStore {
-    if (!this.#store)
-      throw new InvalidOptionError('The conductor has no database yet: it opens it in initHost()');
+    if (!this.#store) throw new StoreNotOpenError();
     return this.#store;
   }
 

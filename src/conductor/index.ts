@@ -10,7 +10,16 @@ export {
   type ConductorOptions,
   type UpdateVimArgs,
 } from './conductor.js';
-export { conductorOptions, vimMonitorConfig, type VimMonitorConfig } from './options.js';
+export {
+  conductorOptions,
+  conductorOptionSets,
+  conductorDefaultOptions,
+  databaseOptions,
+  vimMonitorOptions,
+  TACKER_DEFAULTS,
+  vimMonitorConfig,
+  type VimMonitorConfig,
+} from './options.js';
 export {
   VimMonitor,
   type VimMonitorOptions,
@@ -28,5 +37,8 @@ export {
   DatabaseOpenError,
   DatabaseMigrationError,
   StoreClosedError,
-} from '../core/errors.js';
+  StoreNotOpenError,
+  InvalidStoreArgument,
+  InvalidProbeOption,
+} from './errors.js';
 export * from './db/index.js';

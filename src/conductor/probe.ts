@@ -1,7 +1,7 @@
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidProbeOption } from './errors.js';
 
 /** The outcome of one probe. Failures are data, never exceptions. */
 export interface ProbeResult {
@@ -101,9 +101,9 @@ export async function probeAll(
 ): Promise<ProbeResult[]> {
   const { concurrency } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1)
-    throw new InvalidOptionError(`concurrency must be an integer >= 1, got ${String(concurrency)}`);
+    throw new InvalidProbeOption(`concurrency must be an integer >= 1, got ${String(concurrency)}`);
   if (!(options.timeout > 0))
-    throw new InvalidOptionError(`timeout must be > 0 seconds, got ${String(options.timeout)}`);
+    throw new InvalidProbeOption(`timeout must be > 0 seconds, got ${String(options.timeout)}`);
   const results = new Array<ProbeResult>(urls.length);
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -1,7 +1,6 @@
 import {
   ConfigValidationError,
   ConfigValueError,
-  DuplicateOptError,
   getLogger,
   type Logger,
   NoSuchOptError,
@@ -9,18 +8,17 @@ import {
 } from '../core/index.js';
 import { normalizeSection } from './ini.js';
 import { displayValue, maskValue, quoteRaw } from './mask.js';
-import { builtinOptions } from './options.js';
 import {
   cliLayer,
   envLayer,
-  envVarName,
   type FileLayer,
   type Layer,
   listConfigDir,
   readConfigFile,
   splitCliKey,
 } from './sources.js';
-import { normalizeSpec, optKey, sameSpec, specDifference } from './spec.js';
+import { OptionRegistry, type OptionSource } from './registry.js';
+import { normalizeSpec, optKey } from './spec.js';
 import type {
   ConfigChange,
   ConfigDumpRow,
@@ -28,10 +26,8 @@ import type {
   ConfigView,
   LoadOptions,
   NormalizedSpec,
-  OptionSpec,
   OptionValue,
 } from './types.js';
-import { builtinValidators } from './validators.js';
 import { convert, expected, inRange, sameValue } from './values.js';
 
 /** A value with its origin. */
@@ -56,6 +52,8 @@ interface State {
 export interface ConfigOptsOptions {
   /** Receives warnings (unknown options and sections, deprecated names, duplicate keys). */
   logger?: Logger;
+  /** Options to register at once (see {@link ConfigOpts.register}). */
+  options?: OptionSource;
 }
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -87,10 +85,7 @@ const INLINE_COMMENT_HINT =
  * ```
  */
 export class ConfigOpts implements ConfigView {
-  readonly #specs = new Map<string, NormalizedSpec>();
-  /** Deprecated (section, name) → the option it now is. */
-  readonly #aliases = new Map<string, NormalizedSpec>();
-  readonly #validators: ConfigValidator[] = [...builtinValidators];
+  readonly #registry = new OptionRegistry();
   readonly #logger: Logger;
   #state: State = { layers: [], files: [], values: new Map() };
   #loadOptions: LoadOptions | undefined;
@@ -98,86 +93,69 @@ export class ConfigOpts implements ConfigView {
 
   constructor(options: ConfigOptsOptions = {}) {
     this.#logger = options.logger ?? getLogger('config');
+    if (options.options !== undefined) this.register(options.options);
   }
 
   // ---- registry ------------------------------------------------------------------------------
 
   /**
-   * Registers options. Registering an identical definition again is a no-op (so several layers may
+   * Registers options: specs, option sets (whose cross-field rules {@link validate} then runs) or
+   * lists of them. Registering an identical definition again is a no-op (so several layers may
    * register the same set); a different definition under the same section and name, or a name that
    * clashes with another option's deprecated name, throws DuplicateOptError. Invalid definitions
-   * throw InvalidOptionError. Nothing is registered when anything throws.
+   * throw InvalidOptionDefinition. Nothing is registered when anything throws.
    */
-  register(specs: OptionSpec | readonly OptionSpec[]): this {
-    const list: readonly OptionSpec[] = Array.isArray(specs) ? specs : [specs as OptionSpec];
-    const fresh = new Map<string, NormalizedSpec>();
-    const freshAliases = new Map<string, NormalizedSpec>();
-    for (const raw of list) {
-      const spec = normalizeSpec(raw);
-      const key = optKey(spec.section, spec.name);
-      const existing = this.#specs.get(key) ?? fresh.get(key);
-      if (existing) {
-        if (!sameSpec(existing, spec))
-          throw new DuplicateOptError(spec.section, spec.name, specDifference(existing, spec));
-        continue;
-      }
-      const owner = this.#aliases.get(key) ?? freshAliases.get(key);
-      if (owner)
-        throw new DuplicateOptError(
-          spec.section,
-          spec.name,
-          `it is a deprecated name of [${owner.section}] ${owner.name}`,
-        );
-      for (const dep of spec.deprecatedNames) {
-        const dk = optKey(dep.section, dep.name);
-        const other = this.#specs.get(dk) ?? fresh.get(dk);
-        const otherOwner = this.#aliases.get(dk) ?? freshAliases.get(dk);
-        if (other || (otherOwner && otherOwner !== spec))
-          throw new DuplicateOptError(
-            spec.section,
-            spec.name,
-            `its deprecated name [${dep.section}] ${dep.name} is already ${other ? 'an option' : `a deprecated name of [${otherOwner?.section}] ${otherOwner?.name}`}`,
-          );
-        freshAliases.set(dk, spec);
-      }
-      fresh.set(key, spec);
-    }
+  register(sources: OptionSource): this {
+    const prepared = this.#registry.prepare(sources);
     const resolved = new Map<string, Resolved>();
     const problems: string[] = [];
-    for (const [key, spec] of fresh) {
+    for (const [key, spec] of prepared.fresh) {
       const r = this.#resolve(spec, this.#state.layers);
       resolved.set(key, r);
       const problem = rangeProblem(spec, r);
       if (problem) problems.push(problem);
     }
     if (problems.length > 0) throw new ConfigValidationError(problems);
-    for (const [key, spec] of fresh) this.#specs.set(key, spec);
-    for (const [key, spec] of freshAliases) this.#aliases.set(key, spec);
+    this.#registry.commit(prepared);
     for (const [key, r] of resolved) this.#state.values.set(key, r);
+    return this;
+  }
+
+  /**
+   * Changes the default of a registered option, as an application does for the framework's
+   * options (oslo's `set_defaults`; Tacker sets `control_exchange` to `tacker`). The value is
+   * checked against the option's type and range; dumps and samples show the new default.
+   */
+  setDefault(section: string, name: string, value: OptionValue): this {
+    const spec = this.#registry.spec(section, name);
+    const changed = normalizeSpec({ ...spec, default: value });
+    this.#registry.overrideDefault(changed.section, changed.name, changed);
+    const key = optKey(changed.section, changed.name);
+    const current = this.#state.values.get(key);
+    if (!current || current.source === 'default')
+      this.#state.values.set(key, defaultResolved(changed));
     return this;
   }
 
   /** Adds a cross-field check run by {@link validate} (the same function twice is kept once). */
   addValidator(validator: ConfigValidator): this {
-    if (!this.#validators.includes(validator)) this.#validators.push(validator);
+    this.#registry.addValidator(validator);
     return this;
   }
 
   /** True when the option is registered. */
   has(section: string, name: string): boolean {
-    return this.#specs.has(optKey(normalizeSection(section), name));
+    return this.#registry.has(section, name);
   }
 
   /** The registered definition of an option (NoSuchOptError when there is none). */
   spec(section: string, name: string): NormalizedSpec {
-    const spec = this.#specs.get(optKey(normalizeSection(section), name));
-    if (!spec) throw new NoSuchOptError(normalizeSection(section), name);
-    return spec;
+    return this.#registry.spec(section, name);
   }
 
   /** Every registered definition, in registration order. */
   options(): readonly NormalizedSpec[] {
-    return [...this.#specs.values()];
+    return this.#registry.all();
   }
 
   // ---- values ----------------------------------------------------------------------------------
@@ -208,7 +186,7 @@ export class ConfigOpts implements ConfigView {
   section<T extends object = Record<string, unknown>>(section: string): T {
     const sec = normalizeSection(section);
     const out: Record<string, unknown> = {};
-    for (const spec of this.#specs.values()) {
+    for (const spec of this.#registry.all()) {
       if (spec.section !== sec) continue;
       const value = this.#state.values.get(optKey(sec, spec.name))?.value;
       if (value !== undefined) out[spec.name] = value;
@@ -261,7 +239,7 @@ export class ConfigOpts implements ConfigView {
         throw err;
       }
       const changes: ConfigChange[] = [];
-      for (const [key, spec] of this.#specs) {
+      for (const [key, spec] of this.#registry.entries()) {
         const before = this.#state.values.get(key);
         const after = state.values.get(key);
         if (!before || !after || sameValue(before.value, after.value)) continue;
@@ -356,9 +334,9 @@ export class ConfigOpts implements ConfigView {
   }
 
   #sortedSpecs(): NormalizedSpec[] {
-    return [...this.#specs.values()].sort(
-      (a, b) => byCodeUnit(a.section, b.section) || byCodeUnit(a.name, b.name),
-    );
+    return this.#registry
+      .all()
+      .sort((a, b) => byCodeUnit(a.section, b.section) || byCodeUnit(a.name, b.name));
   }
 
   #lookup(
@@ -368,7 +346,7 @@ export class ConfigOpts implements ConfigView {
   ): { spec: NormalizedSpec; resolved: Resolved } {
     const sec = normalizeSection(section);
     const key = optKey(sec, name);
-    const spec = this.#specs.get(key);
+    const spec = this.#registry.find(sec, name);
     if (!spec) throw new NoSuchOptError(sec, name);
     const resolved = state.values.get(key) ?? defaultResolved(spec);
     return { spec, resolved };
@@ -386,12 +364,12 @@ export class ConfigOpts implements ConfigView {
 
   #check(state: State): void {
     const problems: string[] = [];
-    for (const [key, spec] of this.#specs) {
+    for (const [key, spec] of this.#registry.entries()) {
       const p = rangeProblem(spec, state.values.get(key) ?? defaultResolved(spec));
       if (p) problems.push(p);
     }
     const view = this.#view(state);
-    for (const validator of this.#validators) problems.push(...validator(view));
+    for (const validator of this.#registry.validators) problems.push(...validator(view));
     if (problems.length > 0) throw new ConfigValidationError(problems);
   }
 
@@ -409,7 +387,8 @@ export class ConfigOpts implements ConfigView {
     this.#warnUnknownInEnv(env.names);
     const layers: Layer[] = [...files, env, cli];
     const values = new Map<string, Resolved>();
-    for (const [key, spec] of this.#specs) values.set(key, this.#resolve(spec, layers));
+    for (const [key, spec] of this.#registry.entries())
+      values.set(key, this.#resolve(spec, layers));
     return { layers, files: files.map((l) => l.file), values };
   }
 
@@ -453,22 +432,10 @@ export class ConfigOpts implements ConfigView {
     return defaultResolved(spec);
   }
 
-  #knownSection(section: string): boolean {
-    for (const spec of this.#specs.values()) if (spec.section === section) return true;
-    for (const spec of this.#aliases.values())
-      if (spec.deprecatedNames.some((d) => d.section === section)) return true;
-    return false;
-  }
-
-  #known(section: string, name: string): boolean {
-    const key = optKey(section, name);
-    return this.#specs.has(key) || this.#aliases.has(key);
-  }
-
   #warnUnknownInFile(layer: FileLayer): void {
     const { file, parsed } = layer;
     for (const [section, entries] of parsed.sections) {
-      if (!this.#knownSection(section)) {
+      if (!this.#registry.knownSection(section)) {
         const hint =
           section.toUpperCase() === 'DEFAULT'
             ? '; did you mean [DEFAULT]? It is case-sensitive'
@@ -480,7 +447,7 @@ export class ConfigOpts implements ConfigView {
         continue;
       }
       for (const [key, entry] of entries) {
-        if (this.#known(section, key)) continue;
+        if (this.#registry.known(section, key)) continue;
         // A key with spaces or odd characters is most likely a malformed line (`password hunter2:x`
         // splits at the colon): do not quote it.
         const shown = /^[A-Za-z0-9_.-]+$/.test(key) ? key : '<not an option name>';
@@ -500,11 +467,7 @@ export class ConfigOpts implements ConfigView {
 
   #warnUnknownInEnv(names: readonly string[]): void {
     if (names.length === 0) return;
-    const known = new Set<string>();
-    for (const spec of this.#specs.values()) {
-      known.add(envVarName(spec.section, spec.name));
-      for (const d of spec.deprecatedNames) known.add(envVarName(d.section, d.name));
-    }
+    const known = this.#registry.envNames();
     for (const name of names) {
       if (known.has(name)) continue;
       this.#logger.warn(
@@ -517,9 +480,9 @@ export class ConfigOpts implements ConfigView {
   /** Maps a command-line key to a registered option or deprecated name (`-` may stand for `_`). */
   #cliKey(key: string): { section: string; name: string } {
     const { section, name } = splitCliKey(key);
-    if (this.#known(section, name)) return { section, name };
+    if (this.#registry.known(section, name)) return { section, name };
     const underscored = name.replace(/-/g, '_');
-    if (this.#known(section, underscored)) return { section, name: underscored };
+    if (this.#registry.known(section, underscored)) return { section, name: underscored };
     throw new NoSuchOptError(section, name, `command-line option '${key}'`);
   }
 }
@@ -551,7 +514,11 @@ function showValue(v: unknown): string {
   return String(v);
 }
 
-/** A {@link ConfigOpts} with every built-in option set registered. */
+/**
+ * A {@link ConfigOpts} with `options.options` registered. Each layer defines its own options
+ * (`serviceProcessOptions` in `conductor-ts/service`, `conductorOptionSets` in
+ * `conductor-ts/conductor`, ...); whoever runs a service composes them.
+ */
 export function createConfig(options: ConfigOptsOptions = {}): ConfigOpts {
-  return new ConfigOpts(options).register(builtinOptions);
+  return new ConfigOpts(options);
 }

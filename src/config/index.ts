@@ -1,23 +1,28 @@
 /**
- * `conductor-ts/config`: the option registry with oslo's names and defaults; INI files (oslo's
- * dialect), a config dir, `CONDUCTOR_<SECTION>__<OPTION>` environment variables and command-line
- * values; validation; secret masking. Imports only `core`.
+ * `conductor-ts/config`: the option registry with oslo's names and semantics; option sets (each
+ * layer defines its own options once, and reads them back as frozen, typed objects); INI files
+ * (oslo's dialect), a config dir, `CONDUCTOR_<SECTION>__<OPTION>` environment variables and
+ * command-line values; validation; secret masking. Imports only `core`.
  * @packageDocumentation
  */
 export { ConfigOpts, createConfig, type ConfigOptsOptions } from './conf.js';
+export type { OptionSource } from './registry.js';
 export {
-  serviceOptions,
-  messagingOptions,
-  rabbitOptions,
-  databaseOptions,
-  builtinOptions,
-} from './options.js';
-export { builtinValidators, periodicModeValidator, rabbitValidator } from './validators.js';
+  defineOptions,
+  opt,
+  type OptionDef,
+  type OptionRule,
+  type OptionSet,
+  type OptionSetDefinition,
+  type OptionSetValues,
+  type OptionValues,
+  type RuleProblem,
+  type RuleWriter,
+} from './option-set.js';
 export { MASK, maskUrlPassword, maskValue, displayValue } from './mask.js';
 export { parseIni, normalizeSection, type ParsedIni, type IniEntry } from './ini.js';
 export { ENV_PREFIX, envVarName } from './sources.js';
 export { sampleConfig, type SampleOptions } from './sample.js';
-export { rpcTransportOptions, rpcServerOptions, type RpcTransportConfig } from './transport.js';
 export type {
   OptionType,
   OptionValue,
@@ -29,6 +34,7 @@ export type {
   ConfigValidator,
   ConfigDumpRow,
   ConfigChange,
+  DefaultOverride,
 } from './types.js';
 export {
   ConfigError,
@@ -37,4 +43,8 @@ export {
   ConfigValidationError,
   DuplicateOptError,
   NoSuchOptError,
+  ConflictingOptionsError,
+  InvalidOptionDefinition,
+  InvalidOptionValue,
+  UnknownOptionError,
 } from '../core/errors.js';

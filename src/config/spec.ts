@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidOptionDefinition } from '../core/index.js';
 import { normalizeSection } from './ini.js';
 import type { DeprecatedName, NormalizedSpec, OptionSpec, OptionType } from './types.js';
 import { expected, inRange } from './values.js';
@@ -17,9 +17,7 @@ export function optKey(section: string, name: string): string {
  */
 export function normalizeSpec(s: OptionSpec): NormalizedSpec {
   const bad = (msg: string): never => {
-    throw new InvalidOptionError(
-      `Invalid option definition [${String(s?.section)}] ${String(s?.name)}: ${msg}`,
-    );
+    throw new InvalidOptionDefinition(String(s?.section), String(s?.name), msg);
   };
   if (typeof s !== 'object' || s === null) return bad('not an object');
   if (typeof s.section !== 'string' || !NAME.test(s.section))

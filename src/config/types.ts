@@ -41,6 +41,13 @@ export interface OptionSpec {
   readonly deprecatedNames?: readonly (string | DeprecatedName)[];
 }
 
+/** An application's default for an option it does not own (oslo's `set_defaults`). */
+export interface DefaultOverride {
+  readonly section: string;
+  readonly name: string;
+  readonly value: Exclude<OptionValue, undefined>;
+}
+
 /** A registered option after normalisation. */
 export interface NormalizedSpec extends OptionSpec {
   readonly deprecatedNames: readonly DeprecatedName[];

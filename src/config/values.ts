@@ -10,8 +10,12 @@ type Spec = Pick<
   'type' | 'default' | 'min' | 'max' | 'exclusiveMin' | 'choices' | 'ignoreCase'
 >;
 
-/** What an option accepts, for messages: `an integer >= 0`, `a number > 0 and <= 3600`, ... */
-export function expected(spec: Spec): string {
+/**
+ * What an option accepts, for messages: `an integer >= 0`, `a number > 0 and <= 3600`, ... In
+ * `code` style (values given in code rather than read from a file) choices are not quoted and a
+ * string must not be empty (only files use the empty string for "unset").
+ */
+export function expected(spec: Spec, style: 'config' | 'code' = 'config'): string {
   switch (spec.type) {
     case 'int':
       return `an integer${range(spec)}`;
@@ -20,11 +24,11 @@ export function expected(spec: Spec): string {
     case 'bool':
       return 'a boolean (true/false, yes/no, on/off, 1/0)';
     case 'enum':
-      return `one of ${(spec.choices ?? []).map((c) => `'${c}'`).join(', ')}`;
+      return `one of ${(spec.choices ?? []).map((c) => (style === 'code' ? c : `'${c}'`)).join(', ')}`;
     case 'list':
       return 'a comma-separated list';
     case 'string':
-      return 'a string';
+      return style === 'code' ? 'a non-empty string' : 'a string';
   }
 }
 

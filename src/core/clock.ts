@@ -1,3 +1,5 @@
+import { InvalidClockOption } from './errors.js';
+
 /**
  * Time source for every scheduling component. Time is in seconds (fractional allowed), as in
  * oslo.service and its configuration files.
@@ -58,7 +60,7 @@ export class RealClock implements Clock {
   constructor(options: RealClockOptions = {}) {
     for (const key of Object.keys(options)) {
       if (key !== 'preciseWindow') {
-        throw new RangeError(
+        throw new InvalidClockOption(
           key === 'spinThreshold'
             ? 'RealClock option spinThreshold was renamed preciseWindow'
             : `Unknown RealClock option '${key}'`,
@@ -67,7 +69,9 @@ export class RealClock implements Clock {
     }
     const window = options.preciseWindow ?? 0.002;
     if (!(window >= 0) || !Number.isFinite(window)) {
-      throw new RangeError(`preciseWindow must be a finite number >= 0, got ${String(window)}`);
+      throw new InvalidClockOption(
+        `preciseWindow must be a finite number >= 0, got ${String(window)}`,
+      );
     }
     this.#windowMs = window * 1000;
   }

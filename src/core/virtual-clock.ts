@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import { ClockBusyError } from './errors.js';
+import { ClockBusyError, InvalidClockTime } from './errors.js';
 import { type HeapNode, IndexedHeap } from './heap.js';
 
 interface Sleeper extends HeapNode {
@@ -27,7 +27,8 @@ export class VirtualClock implements Clock {
   );
 
   constructor(start = 0) {
-    if (!Number.isFinite(start)) throw new RangeError(`start must be finite, got ${String(start)}`);
+    if (!Number.isFinite(start))
+      throw new InvalidClockTime(`start must be finite, got ${String(start)}`);
     this.#now = start;
   }
 
@@ -70,7 +71,7 @@ export class VirtualClock implements Clock {
   /** Moves time forward by `seconds`, waking every sleeper due on the way. */
   async advance(seconds: number): Promise<void> {
     if (!(seconds >= 0))
-      throw new RangeError(`advance() needs seconds >= 0, got ${String(seconds)}`);
+      throw new InvalidClockTime(`advance() needs seconds >= 0, got ${String(seconds)}`);
     await this.advanceTo(this.#now + seconds);
   }
 
@@ -78,7 +79,7 @@ export class VirtualClock implements Clock {
   async advanceTo(time: number): Promise<void> {
     if (this.#advancing) throw new ClockBusyError();
     if (!(time >= this.#now)) {
-      throw new RangeError(
+      throw new InvalidClockTime(
         `advanceTo(${String(time)}) would move time backwards from ${this.#now}`,
       );
     }

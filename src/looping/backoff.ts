@@ -1,4 +1,4 @@
-import { InvalidOptionError, LoopingCallTimeOut } from '../core/index.js';
+import { InvalidLoopingOption, LoopingCallTimeOut } from '../core/index.js';
 import { LoopingCallBase, type LoopingCallOptions } from './base.js';
 import { checkKeys, checkSeconds } from './validate.js';
 
@@ -61,7 +61,7 @@ export class BackOffLoopingCall extends LoopingCallBase {
   constructor(fn: () => unknown, options: BackOffLoopingCallOptions = {}) {
     super(fn, options);
     if (options.random !== undefined && typeof options.random !== 'function') {
-      throw new InvalidOptionError('BackOffLoopingCall: random must be a function');
+      throw new InvalidLoopingOption('BackOffLoopingCall: random must be a function');
     }
     this.#random = options.random ?? Math.random;
   }
@@ -87,7 +87,7 @@ export class BackOffLoopingCall extends LoopingCallBase {
       minInterval = 0.001,
     } = options;
     if (minInterval > maxInterval) {
-      throw new InvalidOptionError(
+      throw new InvalidLoopingOption(
         `${where}: minInterval (${minInterval}) must not exceed maxInterval (${maxInterval})`,
       );
     }

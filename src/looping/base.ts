@@ -1,31 +1,13 @@
 import {
   AlreadyRunningError,
-  InvalidOptionError,
+  InvalidLoopingOption,
+  LoopingCallDone,
   NotStartedError,
   getLogger,
   realClock,
   type Clock,
   type Logger,
 } from '../core/index.js';
-
-/**
- * Thrown by a looping call's function to end the loop normally; `wait()` (and the promise returned
- * by `start()`) then resolves with {@link LoopingCallDone.returnValue}.
- */
-export class LoopingCallDone extends Error {
-  /** What the loop's done promise resolves with. */
-  readonly returnValue: unknown;
-
-  /**
-   * @param returnValue - The loop's outcome; `true` when omitted. An explicit `undefined` is kept
-   *   (like Python's `LoopingCallDone(None)`), which `retry()` relies on.
-   */
-  constructor(...args: [returnValue?: unknown]) {
-    super('LoopingCallDone');
-    this.name = 'LoopingCallDone';
-    this.returnValue = args.length === 0 ? true : args[0];
-  }
-}
 
 /** Options every looping call's constructor accepts. */
 export interface LoopingCallOptions {
@@ -84,7 +66,7 @@ export abstract class LoopingCallBase {
    */
   constructor(fn: () => unknown, options: LoopingCallOptions = {}) {
     if (typeof fn !== 'function') {
-      throw new InvalidOptionError(`${new.target.name}: fn must be a function`);
+      throw new InvalidLoopingOption(`${new.target.name}: fn must be a function`);
     }
     this.#fn = fn;
     this.clock = options.clock ?? realClock;

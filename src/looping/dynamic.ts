@@ -1,4 +1,4 @@
-import { DynamicIntervalMissingError } from '../core/index.js';
+import { DynamicIntervalMissingError, InvalidLoopingResult } from '../core/index.js';
 import { LoopingCallBase, type BaseStartOptions } from './base.js';
 import { checkBoolean, checkKeys, checkSeconds, describe } from './validate.js';
 
@@ -10,9 +10,6 @@ export interface DynamicStartOptions extends BaseStartOptions {
    */
   periodicIntervalMax?: number | null;
 }
-
-const MISSING_INTERVAL =
-  'A dynamic interval looping call should supply either an interval or periodic_interval_max';
 
 /**
  * Runs `fn` repeatedly; each run returns how many seconds to sleep before the next one (oslo's
@@ -39,13 +36,11 @@ export class DynamicLoopingCall extends LoopingCallBase {
     const max = options.periodicIntervalMax ?? undefined;
     return this.startLoop((result) => {
       if (result === undefined || result === null) {
-        if (max === undefined) throw new DynamicIntervalMissingError(MISSING_INTERVAL);
+        if (max === undefined) throw new DynamicIntervalMissingError();
         return max;
       }
       if (typeof result !== 'number' || Number.isNaN(result)) {
-        throw new TypeError(
-          `${this.kind} '${this.name}' must return a number of seconds, undefined or null; got ${describe(result)}`,
-        );
+        throw new InvalidLoopingResult(this.kind, this.name, describe(result));
       }
       return max === undefined ? result : Math.min(result, max);
     }, options);

@@ -5,7 +5,6 @@
  */
 export {
   LoopingCallBase,
-  LoopingCallDone,
   type BaseStartOptions,
   type IdleFor,
   type LoopingCallOptions,
@@ -24,4 +23,11 @@ export {
   type BackOffStartOptions,
 } from './backoff.js';
 export { retry, type ErrorClass, type RetryOptions, type RetryWrapper } from './retry.js';
-export { LoopingCallTimeOut } from '../core/index.js';
+export {
+  LoopingCallDone,
+  LoopingCallTimeOut,
+  DynamicIntervalMissingError,
+  InvalidLoopingOption,
+  InvalidLoopingResult,
+  UnknownLoopingOption,
+} from '../core/index.js';

@@ -1,11 +1,11 @@
 import {
-  InvalidOptionError,
+  InvalidLoopingOption,
+  LoopingCallDone,
   getLogger,
   realClock,
   type Clock,
   type Logger,
 } from '../core/index.js';
-import { LoopingCallDone } from './base.js';
 import { DynamicLoopingCall } from './dynamic.js';
 import { checkKeys, checkSeconds, describe } from './validate.js';
 
@@ -60,7 +60,7 @@ export function retry(options: RetryOptions = {}): RetryWrapper {
   const listed = (err: unknown): boolean => exceptions.some((cls) => err instanceof cls);
 
   return <This, Args extends unknown[], R>(fn: (this: This, ...args: Args) => R) => {
-    if (typeof fn !== 'function') throw new InvalidOptionError('retry(): fn must be a function');
+    if (typeof fn !== 'function') throw new InvalidLoopingOption('retry(): fn must be a function');
     const name = fn.name || 'anonymous';
     return function (this: This, ...args: Args): Promise<Awaited<R>> {
       // Per invocation (Pike kept these on the decorator, so retries leaked across calls).
@@ -108,7 +108,7 @@ function validateRetry(options: RetryOptions): void {
   ]);
   const { maxRetryCount, exceptions } = options;
   if (maxRetryCount !== undefined && !(Number.isInteger(maxRetryCount) && maxRetryCount >= -1)) {
-    throw new InvalidOptionError(
+    throw new InvalidLoopingOption(
       `${where}: maxRetryCount must be an integer >= -1 (-1 = unlimited), got ${describe(maxRetryCount)}`,
     );
   }
@@ -118,6 +118,6 @@ function validateRetry(options: RetryOptions): void {
     exceptions !== undefined &&
     !(Array.isArray(exceptions) && exceptions.every((e) => typeof e === 'function'))
   ) {
-    throw new InvalidOptionError(`${where}: exceptions must be an array of error classes`);
+    throw new InvalidLoopingOption(`${where}: exceptions must be an array of error classes`);
   }
 }

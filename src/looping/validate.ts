@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidLoopingOption, UnknownLoopingOption } from '../core/index.js';
 
 // Option checks shared by the looping calls. They run before anything starts, so a bad option
 // never leaves a half-started loop behind.
@@ -6,14 +6,12 @@ import { InvalidOptionError } from '../core/index.js';
 /** Throws unless `options` is a plain object whose keys are all in `allowed`. */
 export function checkKeys(where: string, options: unknown, allowed: readonly string[]): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidOptionError(`${where}: options must be an object, got ${describe(options)}`);
+    throw new InvalidLoopingOption(`${where}: options must be an object, got ${describe(options)}`);
   }
   for (const key of Object.keys(options)) {
     // Catches typos and Python spellings such as `initial_delay`, which would otherwise be ignored.
     if (!allowed.includes(key)) {
-      throw new InvalidOptionError(
-        `${where}: unknown option '${key}' (known: ${allowed.join(', ')})`,
-      );
+      throw new UnknownLoopingOption(where, key, allowed.join(', '));
     }
   }
 }
@@ -22,7 +20,7 @@ export function checkKeys(where: string, options: unknown, allowed: readonly str
 export function checkSeconds(where: string, name: string, value: unknown, optional = false): void {
   if (optional && (value === undefined || value === null)) return;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidOptionError(
+    throw new InvalidLoopingOption(
       `${where}: ${name} must be a finite number >= 0, got ${describe(value)}`,
     );
   }
@@ -31,7 +29,7 @@ export function checkSeconds(where: string, name: string, value: unknown, option
 /** Throws unless `value` is a boolean or undefined. */
 export function checkBoolean(where: string, name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'boolean') {
-    throw new InvalidOptionError(`${where}: ${name} must be a boolean, got ${describe(value)}`);
+    throw new InvalidLoopingOption(`${where}: ${name} must be a boolean, got ${describe(value)}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { InvalidOptionError, isFrameworkPrototype } from '../core/index.js';
+import { ForbiddenRpcMethod, isFrameworkPrototype } from '../core/index.js';
 
 /** Decides whether an RPC may call `method` on `endpoint`. */
 export interface RpcAccessPolicy {
@@ -71,9 +71,7 @@ export class ExplicitRpcAccessPolicy implements RpcAccessPolicy {
     this.#allowed = new Set(allowed);
     for (const name of this.#allowed) {
       if (typeof name !== 'string' || FORBIDDEN.has(name) || name.startsWith('_')) {
-        throw new InvalidOptionError(
-          `ExplicitRpcAccessPolicy: '${String(name)}' can never be exposed over RPC`,
-        );
+        throw new ForbiddenRpcMethod(String(name));
       }
     }
   }

@@ -1,8 +1,10 @@
 import {
-  InvalidOptionError,
+  InvalidRpcCall,
+  InvalidRpcOption,
   InvalidTarget,
   type RequestContext,
   RPCVersionCapError,
+  toError,
 } from '../core/index.js';
 import { isJsonObject } from './json.js';
 import { RequestContextSerializer, type Serializer } from './serializer.js';
@@ -35,7 +37,7 @@ const toVoid = (): void => undefined;
 
 function validateClientOptions(o: RpcClientOptions<unknown>): void {
   if (o.timeout !== undefined && !(o.timeout > 0 && Number.isFinite(o.timeout))) {
-    throw new InvalidOptionError(
+    throw new InvalidRpcOption(
       `timeout must be a positive number of seconds, got ${String(o.timeout)}`,
     );
   }
@@ -43,7 +45,7 @@ function validateClientOptions(o: RpcClientOptions<unknown>): void {
     o.callMonitorTimeout !== undefined &&
     !(Number.isInteger(o.callMonitorTimeout) && o.callMonitorTimeout >= 2)
   ) {
-    throw new InvalidOptionError(
+    throw new InvalidRpcOption(
       `callMonitorTimeout must be a whole number of seconds >= 2, got ${String(o.callMonitorTimeout)}`,
     );
   }
@@ -106,7 +108,7 @@ export class RpcClient<C = RequestContext> {
       const { ctxt, message } = this.#build(ctx, method, args);
       sent = this.transport.driver.send(this.target, ctxt, message, this.#callOptions());
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
     return sent.then((result) => this.#serializer.deserializeEntity(ctx, result));
   }
@@ -118,7 +120,7 @@ export class RpcClient<C = RequestContext> {
       const { ctxt, message } = this.#build(ctx, method, args);
       sent = this.transport.driver.send(this.target, ctxt, message, CAST);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(toError(err));
     }
     return sent.then(toVoid);
   }
@@ -139,9 +141,9 @@ export class RpcClient<C = RequestContext> {
     const t = this.target;
     if (!t.topic) throw new InvalidTarget('A topic is required to send', t);
     if (typeof method !== 'string' || method === '')
-      throw new InvalidOptionError('method must be a non-empty string');
+      throw new InvalidRpcCall('method must be a non-empty string');
     if (!isJsonObject(args))
-      throw new InvalidOptionError(`args of ${method} must be a plain object of named arguments`);
+      throw new InvalidRpcCall(`args of ${method} must be a plain object of named arguments`);
     if (
       t.version !== undefined &&
       this.#options.versionCap !== undefined &&

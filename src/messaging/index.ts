@@ -4,6 +4,18 @@
  * @packageDocumentation
  */
 export { Target, type TargetFields } from './target.js';
+export {
+  messagingOptions,
+  rpcTransportOptions,
+  rpcServerOptions,
+  type RpcTransportConfig,
+} from './options.js';
+export {
+  rabbitOptions,
+  DEFAULT_RABBIT_OPTIONS,
+  RABBIT_OPTION_NAMES,
+  type RabbitOptions,
+} from './drivers/rabbit/options.js';
 export { isCompatible, parseVersion } from './version.js';
 export {
   parseTransportUrl,
@@ -65,4 +77,12 @@ export {
   RPCVersionCapError,
   MessageDeliveryFailure,
   InvalidRpcMessage,
+  InvalidRpcOption,
+  InvalidRpcCall,
+  InvalidTransportUrl,
+  UnsupportedTransport,
+  InvalidVersion,
+  InvalidMessageVersion,
+  ForbiddenRpcMethod,
+  TlsFileError,
 } from '../core/errors.js';

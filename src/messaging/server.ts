@@ -1,6 +1,6 @@
 import {
   AlreadyRunningError,
-  InvalidOptionError,
+  InvalidRpcOption,
   InvalidRpcMessage,
   InvalidTarget,
   type Logger,
@@ -12,6 +12,7 @@ import type { RpcAccessPolicy } from './access-policy.js';
 import { readRequest, RpcDispatcher } from './dispatcher.js';
 import type { DriverListener, IncomingMessage } from './driver.js';
 import { serializeRemoteException } from './failure.js';
+import { messagingOptions } from './options.js';
 import type { Serializer } from './serializer.js';
 import { Target, type TargetFields } from './target.js';
 import type { Transport } from './transport.js';
@@ -102,17 +103,17 @@ export class RpcServer {
     endpoints: readonly object[],
     options: RpcServerOptions = {},
   ) {
-    const pool = options.executorPoolSize ?? 64;
+    const pool = options.executorPoolSize ?? messagingOptions.defaults.executor_thread_pool_size;
     if (!Number.isInteger(pool) || pool < 1)
-      throw new InvalidOptionError(`executorPoolSize must be an integer >= 1, got ${String(pool)}`);
+      throw new InvalidRpcOption(`executorPoolSize must be an integer >= 1, got ${String(pool)}`);
     const prefetch = options.prefetch ?? Math.min(4 * pool, MAX_PREFETCH);
     if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > MAX_PREFETCH) {
-      throw new InvalidOptionError(
+      throw new InvalidRpcOption(
         `prefetch must be an integer from 1 to ${MAX_PREFETCH}, got ${String(prefetch)}`,
       );
     }
     if (!Array.isArray(endpoints) || endpoints.some((e) => typeof e !== 'object' || e === null)) {
-      throw new InvalidOptionError('endpoints must be an array of objects');
+      throw new InvalidRpcOption('endpoints must be an array of objects');
     }
     this.transport = transport;
     this.target = target instanceof Target ? target : new Target(target);

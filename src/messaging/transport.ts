@@ -1,12 +1,7 @@
-import {
-  type Clock,
-  getLogger,
-  InvalidOptionError,
-  type Logger,
-  realClock,
-} from '../core/index.js';
+import { type Clock, getLogger, InvalidRpcOption, type Logger, realClock } from '../core/index.js';
 import type { Driver } from './driver.js';
 import { MemoryDriver } from './drivers/memory.js';
+import { messagingOptions } from './options.js';
 import { maskTransportUrl, parseTransportUrl, type TransportUrl } from './url.js';
 
 /** Options of {@link getRpcTransport}. */
@@ -78,13 +73,13 @@ function validate(o: TransportOptions): void {
     o.controlExchange !== undefined &&
     (typeof o.controlExchange !== 'string' || o.controlExchange === '')
   ) {
-    throw new InvalidOptionError('controlExchange must be a non-empty string');
+    throw new InvalidRpcOption('controlExchange must be a non-empty string');
   }
   if (
     o.rpcResponseTimeout !== undefined &&
     !(o.rpcResponseTimeout > 0 && Number.isFinite(o.rpcResponseTimeout))
   ) {
-    throw new InvalidOptionError(
+    throw new InvalidRpcOption(
       `rpcResponseTimeout must be a positive number of seconds, got ${String(o.rpcResponseTimeout)}`,
     );
   }
@@ -93,14 +88,15 @@ function validate(o: TransportOptions): void {
 /** Opens a transport for RPC (oslo `get_rpc_transport`). */
 export async function getRpcTransport(options: TransportOptions = {}): Promise<Transport> {
   validate(options);
-  const url = options.transportUrl ?? 'memory://';
+  const d = messagingOptions.defaults;
+  const url = options.transportUrl ?? d.transport_url;
   const parsed = parseTransportUrl(url);
   const resolved = {
-    controlExchange: options.controlExchange ?? 'openstack',
+    controlExchange: options.controlExchange ?? d.control_exchange,
     clock: options.clock ?? realClock,
     logger: options.logger ?? getLogger('messaging'),
     rabbit: options.rabbit ?? {},
-    rpcResponseTimeout: options.rpcResponseTimeout ?? 60,
+    rpcResponseTimeout: options.rpcResponseTimeout ?? d.rpc_response_timeout,
   };
   let driver: Driver;
   if (parsed.transport === 'memory') {

@@ -1,4 +1,4 @@
-import { InvalidOptionError, maskUrlPassword } from '../core/index.js';
+import { InvalidTransportUrl, maskUrlPassword, UnsupportedTransport } from '../core/index.js';
 
 /** One broker address of a transport URL. */
 export interface TransportHost {
@@ -27,21 +27,19 @@ const SCHEMES: Readonly<Record<string, TransportUrl['transport']>> = {
 
 /**
  * Parses a transport URL as oslo.messaging does: several comma-separated hosts, each with optional
- * credentials; percent-escapes decoded. Throws {@link InvalidOptionError} naming what is wrong (the
+ * credentials; percent-escapes decoded. Throws `InvalidTransportUrl` naming what is wrong (the
  * message never contains the password).
  */
 export function parseTransportUrl(url: string): TransportUrl {
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(url.trim());
   if (!m)
-    throw new InvalidOptionError(
+    throw new InvalidTransportUrl(
       `Invalid transport URL '${maskTransportUrl(url)}': expected driver://host/...`,
     );
   const scheme = (m[1] as string).toLowerCase();
   const transport = SCHEMES[scheme];
   if (!transport) {
-    throw new InvalidOptionError(
-      `Unsupported transport '${scheme}' (supported: memory://, rabbit://, amqp://)`,
-    );
+    throw new UnsupportedTransport(scheme);
   }
   const hosts: TransportHost[] = [];
   for (const part of (m[2] as string).split(',').filter((p) => p !== '')) {
@@ -49,11 +47,11 @@ export function parseTransportUrl(url: string): TransportUrl {
     const cred = at >= 0 ? part.slice(0, at) : undefined;
     const hostPort = at >= 0 ? part.slice(at + 1) : part;
     const hp = /^(\[[^\]]+\]|[^:]*)(?::(\d+))?$/.exec(hostPort);
-    if (!hp) throw new InvalidOptionError(`Invalid host '${hostPort}' in transport URL`);
+    if (!hp) throw new InvalidTransportUrl(`Invalid host '${hostPort}' in transport URL`);
     const [user, pass] = cred === undefined ? [undefined, undefined] : splitOnce(cred, ':');
     const port = hp[2] === undefined ? undefined : Number(hp[2]);
     if (port !== undefined && (port < 1 || port > 65535))
-      throw new InvalidOptionError(`Invalid port ${port} in transport URL`);
+      throw new InvalidTransportUrl(`Invalid port ${port} in transport URL`);
     hosts.push({
       hostname: decodeURIComponent((hp[1] as string).replace(/^\[|\]$/g, '')),
       port,

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidMessageVersion, InvalidVersion } from '../core/index.js';
 
 const parsed = new Map<string, readonly [number, number, number]>();
 
@@ -15,9 +15,7 @@ export function parseVersion(version: string): readonly [number, number, number]
 function parse(version: string): readonly [number, number, number] {
   const parts = version.split('.');
   if (parts.length < 1 || parts.length > 3 || parts.some((p) => !/^\d+$/.test(p))) {
-    throw new InvalidOptionError(
-      `Invalid version '${version}': expected major.minor[.revision] integers`,
-    );
+    throw new InvalidVersion(version);
   }
   const [major = 0, minor = 0, rev = 0] = parts.map(Number);
   return [major, minor, rev];
@@ -44,6 +42,6 @@ export function isCompatible(
 /** A call/cast version must have integer major and minor (`RPCClient.prepare` check). */
 export function checkMessageVersion(version: string): void {
   if (!/^\d+\.\d+(\.\d+)?$/.test(version)) {
-    throw new InvalidOptionError(`Version must contain a major and minor integer. Got ${version}`);
+    throw new InvalidMessageVersion(version);
   }
 }

@@ -1,3 +1,5 @@
+import { errorMessage } from '../core/index.js';
+
 /** Longest error text the endpoint shows or keeps per task. */
 const MAX_LENGTH = 300;
 
@@ -8,7 +10,7 @@ const MAX_LENGTH = 300;
 export function describeError(err: unknown): string {
   let text: string;
   try {
-    text = err instanceof Error ? err.message : String(err);
+    text = errorMessage(err);
   } catch {
     text = 'unprintable error'; // a thrown object whose toString throws
   }

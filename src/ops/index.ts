@@ -13,4 +13,10 @@ export {
 export { runHealthChecks, type HealthReport, type RunHealthChecksOptions } from './health.js';
 export { parseListen, formatListen, DEFAULT_LISTEN_HOST, type ListenAddress } from './listen.js';
 export { OpsServer, type OpsServerOptions } from './server.js';
-export { HealthCheckError, OpsListenError } from '../core/errors.js';
+export { opsOptions } from './options.js';
+export {
+  HealthCheckError,
+  OpsListenError,
+  InvalidOpsOption,
+  InvalidListenAddress,
+} from '../core/errors.js';

@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidListenAddress } from '../core/index.js';
 
 /** Where the ops endpoint listens. */
 export interface ListenAddress {
@@ -15,17 +15,15 @@ export const DEFAULT_LISTEN_HOST = '127.0.0.1';
 const HOSTNAME =
   /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-function bad(text: string, why: string): InvalidOptionError {
-  return new InvalidOptionError(
-    `Invalid listen address ${JSON.stringify(text)}: ${why} (expected host:port, [ipv6]:port, :port, or 0 to disable)`,
-  );
+function bad(text: string, why: string): InvalidListenAddress {
+  return new InvalidListenAddress(JSON.stringify(text), why);
 }
 
 /**
  * Parses an ops listen address: `127.0.0.1:9410`, `0.0.0.0:9410`, `localhost:9410`, `[::1]:9410`,
  * or `:9410` (host left out: {@link DEFAULT_LISTEN_HOST}, loopback). `0` or an empty string
  * disables the endpoint (undefined). Port 0 (`:0`) picks a free port. Anything else throws
- * `InvalidOptionError` naming the text.
+ * `InvalidListenAddress` naming the text.
  */
 export function parseListen(text: string): ListenAddress | undefined {
   if (typeof text !== 'string') throw bad(String(text), 'not a string');

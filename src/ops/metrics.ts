@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidOpsOption } from '../core/index.js';
 import type { RpcDispatchEvent } from '../messaging/index.js';
 import type { TaskRunEvent } from '../periodic/index.js';
 import type { Service } from '../service/index.js';
@@ -70,7 +70,7 @@ const METRIC_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 export function createServiceMetrics(options: ServiceMetricsOptions = {}): ServiceMetrics {
   const prefix = options.prefix ?? 'conductor_';
   if (typeof prefix !== 'string' || !METRIC_PREFIX.test(prefix)) {
-    throw new InvalidOptionError(
+    throw new InvalidOpsOption(
       `prefix must be a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${JSON.stringify(prefix)}`,
     );
   }

@@ -4,7 +4,7 @@ import {
   AlreadyRunningError,
   type Clock,
   getLogger,
-  InvalidOptionError,
+  InvalidOpsOption,
   type Logger,
   OpsListenError,
   realClock,
@@ -46,7 +46,7 @@ const LISTEN_PROBLEMS: Readonly<Record<string, string>> = {
 function positive(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!(typeof v === 'number' && v > 0 && Number.isFinite(v)))
-    throw new InvalidOptionError(`${name} must be a positive number of seconds, got ${String(v)}`);
+    throw new InvalidOpsOption(`${name} must be a positive number of seconds, got ${String(v)}`);
   return v;
 }
 
@@ -54,12 +54,12 @@ function resolveListen(listen: ListenAddress | string): ListenAddress {
   if (typeof listen === 'string') {
     const parsed = parseListen(listen);
     if (!parsed)
-      throw new InvalidOptionError(`listen ${JSON.stringify(listen)} disables the endpoint`);
+      throw new InvalidOpsOption(`listen ${JSON.stringify(listen)} disables the endpoint`);
     return parsed;
   }
   const { host, port } = listen ?? {};
   if (typeof host !== 'string' || !(Number.isInteger(port) && port >= 0 && port <= 65535))
-    throw new InvalidOptionError('listen must be { host, port } with a port in 0..65535');
+    throw new InvalidOpsOption('listen must be { host, port } with a port in 0..65535');
   return { host, port };
 }
 
@@ -107,9 +107,9 @@ export class OpsServer {
 
   constructor(options: OpsServerOptions) {
     if (typeof options.service !== 'function')
-      throw new InvalidOptionError('service must be a function returning the service');
+      throw new InvalidOpsOption('service must be a function returning the service');
     if (typeof options.metrics?.bindService !== 'function')
-      throw new InvalidOptionError('metrics must come from createServiceMetrics()');
+      throw new InvalidOpsOption('metrics must come from createServiceMetrics()');
     this.#listen = resolveListen(options.listen);
     this.#service = options.service;
     this.#metrics = options.metrics;

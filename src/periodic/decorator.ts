@@ -1,5 +1,5 @@
 import { getLogger, InvalidPeriodicTaskArg, type RequestContext } from '../core/index.js';
-import { type PeriodicTaskOptions, validateTaskOptions } from './options.js';
+import { type PeriodicTaskOptions, validateTaskOptions } from './task-options.js';
 import { makeTaskSpec, type PeriodicTaskFn, type TaskSpec } from './task-spec.js';
 
 // Standard decorator metadata (TC39) needs Symbol.metadata, which Node 20 lacks. TypeScript and

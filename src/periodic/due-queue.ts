@@ -1,3 +1,4 @@
+import { InternalError, InvalidDueQueueOption } from '../core/index.js';
 import { grow } from './task-table.js';
 
 /**
@@ -171,17 +172,17 @@ export class DueQueue {
     const width = options.bucketWidth ?? 1;
     const buckets = options.buckets ?? 4096;
     if (!(width > 0) || Math.log2(width) % 1 !== 0) {
-      throw new RangeError(`bucketWidth must be a power of two, got ${String(width)}`);
+      throw new InvalidDueQueueOption('bucketWidth', 'a power of two', String(width));
     }
     if (!(buckets >= 32) || Math.log2(buckets) % 1 !== 0 || buckets > 2 ** 24) {
-      throw new RangeError(`buckets must be a power of two in [32, 2^24], got ${String(buckets)}`);
+      throw new InvalidDueQueueOption('buckets', 'a power of two in [32, 2^24]', String(buckets));
     }
     this.#origin = origin;
     this.#scale = 1 / width;
     this.#mask = buckets - 1;
     const lanes = options.lanes ?? (capacity >= 65536 ? 4 : 1);
     if (lanes !== 1 && lanes !== 4 && lanes !== 8) {
-      throw new RangeError(`lanes must be 1, 4 or 8, got ${String(lanes)}`);
+      throw new InvalidDueQueueOption('lanes', '1, 4 or 8', String(lanes));
     }
     this.#laneMask = lanes - 1;
     this.#head = new Int32Array(buckets * lanes).fill(-1);
@@ -357,6 +358,6 @@ export class DueQueue {
       w = (w + 1) & (words - 1);
       word = bits[w] as number;
     }
-    throw new Error('DueQueue: the wheel count says non-empty but no bucket is');
+    throw new InternalError('DueQueue: the wheel count says non-empty but no bucket is');
   }
 }

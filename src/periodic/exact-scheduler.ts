@@ -2,7 +2,7 @@ import {
   AlreadyRunningError,
   type Clock,
   getAdminContext,
-  InvalidOptionError,
+  InvalidPeriodicOption,
   type Logger,
   type RequestContext,
 } from '../core/index.js';
@@ -47,12 +47,12 @@ const quantize = (seconds: number): number => Math.round(seconds * 2 ** 20) / 2 
 function validate(options: ExactSchedulerOptions): void {
   const { spread, yieldInterval } = options;
   if (spread !== undefined && !(spread >= 0 && spread <= 1)) {
-    throw new InvalidOptionError(
+    throw new InvalidPeriodicOption(
       `spread must be a fraction of spacing in [0, 1], got ${String(spread)}`,
     );
   }
   if (yieldInterval !== undefined && !(yieldInterval > 0 && Number.isFinite(yieldInterval))) {
-    throw new InvalidOptionError(
+    throw new InvalidPeriodicOption(
       `yieldInterval must be a positive number of seconds, got ${String(yieldInterval)}`,
     );
   }

@@ -4,7 +4,8 @@
  * @packageDocumentation
  */
 export { periodicTask } from './decorator.js';
-export { DEFAULT_INTERVAL, type PeriodicTaskOptions } from './options.js';
+export { periodicOptions } from './options.js';
+export { DEFAULT_INTERVAL, type PeriodicTaskOptions } from './task-options.js';
 export {
   PeriodicTasks,
   type PeriodicTasksOptions,
@@ -16,4 +17,8 @@ export {
   type ExactSchedulerOptions,
   type ScheduledTask,
 } from './exact-scheduler.js';
-export { InvalidPeriodicTaskArg } from '../core/errors.js';
+export {
+  InvalidPeriodicTaskArg,
+  InvalidPeriodicOption,
+  UnknownPeriodicTask,
+} from '../core/errors.js';

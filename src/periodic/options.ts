@@ -1,87 +1,13 @@
-import { InvalidPeriodicTaskArg } from '../core/index.js';
+import { defineOptions, opt } from '../config/index.js';
 
-/** Seconds between runs of a task whose spacing is 0 or absent (oslo's `DEFAULT_INTERVAL`). */
-export const DEFAULT_INTERVAL = 60;
-
-/** Options of `@periodicTask(...)` and `addPeriodicTask(fn, ...)`. */
-export interface PeriodicTaskOptions {
-  /** Seconds between runs. 0 or absent → {@link DEFAULT_INTERVAL}; negative → the task is skipped. */
-  spacing?: number;
-  /** Run at the first pass instead of one spacing after the instance was built. Default false. */
-  runImmediately?: boolean;
-  /** May run in an external process; skipped when `runExternalPeriodicTasks` is false. Default false. */
-  externalProcessOk?: boolean;
-  /** A disabled task is not registered. Default true. */
-  enabled?: boolean;
-  /** Name in logs and in the schedule; default the method's (or function's) name. */
-  name?: string;
-}
-
-/** Options after validation, with defaults applied (spacing 0 is still 0 here). */
-export interface ValidatedTaskOptions {
-  spacing: number;
-  runImmediately: boolean;
-  externalProcessOk: boolean;
-  enabled: boolean;
-  name: string | undefined;
-}
-
-const KNOWN: ReadonlySet<string> = new Set([
-  'spacing',
-  'runImmediately',
-  'externalProcessOk',
-  'enabled',
-  'name',
-]);
-const SNAKE_HINTS: Readonly<Record<string, string>> = {
-  run_immediately: 'runImmediately',
-  external_process_ok: 'externalProcessOk',
-};
-
-/**
- * Checks options once, at decoration (or `addPeriodicTask`) time, so a typo fails at import and not
- * at the first run. `ticksBetweenRuns` is rejected as the original rejects `ticks_between_runs`.
- */
-export function validateTaskOptions(options: unknown, where: string): ValidatedTaskOptions {
-  if (options === undefined || options === null) options = {};
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new InvalidPeriodicTaskArg(`${where}: options must be an object, got ${typeof options}`);
-  }
-  const o = options as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (key === 'ticksBetweenRuns' || key === 'ticks_between_runs') {
-      throw new InvalidPeriodicTaskArg(
-        `Unexpected argument for periodic task creation: ${key}. (${where}; use spacing)`,
-      );
-    }
-    if (!KNOWN.has(key)) {
-      const hint = SNAKE_HINTS[key] ? `; did you mean ${SNAKE_HINTS[key]}?` : '';
-      throw new InvalidPeriodicTaskArg(
-        `${where}: unknown option '${key}'${hint} (known: ${[...KNOWN].join(', ')})`,
-      );
-    }
-  }
-  const spacing = o['spacing'] ?? 0;
-  if (typeof spacing !== 'number' || !Number.isFinite(spacing)) {
-    throw new InvalidPeriodicTaskArg(
-      `${where}: spacing must be a finite number of seconds, got ${String(spacing)}`,
-    );
-  }
-  const flag = (key: string, dflt: boolean): boolean => {
-    const v = o[key] ?? dflt;
-    if (typeof v !== 'boolean')
-      throw new InvalidPeriodicTaskArg(`${where}: ${key} must be a boolean, got ${String(v)}`);
-    return v;
-  };
-  const name = o['name'];
-  if (name !== undefined && (typeof name !== 'string' || name === '')) {
-    throw new InvalidPeriodicTaskArg(`${where}: name must be a non-empty string`);
-  }
-  return {
-    spacing,
-    runImmediately: flag('runImmediately', false),
-    externalProcessOk: flag('externalProcessOk', false),
-    enabled: flag('enabled', true),
-    name,
-  };
-}
+/** `[DEFAULT]` options of oslo.service's `periodic_task` module. */
+export const periodicOptions = defineOptions({
+  group: 'DEFAULT',
+  label: 'periodic option',
+  options: {
+    run_external_periodic_tasks: opt.bool({
+      default: true,
+      help: 'Some periodic tasks can be run in a separate process. Should we run them here?',
+    }),
+  },
+});

@@ -2,15 +2,17 @@ import {
   type Clock,
   FRAMEWORK_BASE,
   getLogger,
-  InvalidOptionError,
+  InvalidPeriodicOption,
   InvalidPeriodicTaskArg,
   type Logger,
   realClock,
   type RequestContext,
+  UnknownPeriodicTask,
 } from '../core/index.js';
 import { classTasks } from './decorator.js';
-import { DEFAULT_INTERVAL, type PeriodicTaskOptions, validateTaskOptions } from './options.js';
+import { DEFAULT_INTERVAL, type PeriodicTaskOptions, validateTaskOptions } from './task-options.js';
 import { makeTaskSpec, type PeriodicTaskFn, type TaskSpec } from './task-spec.js';
+import { periodicOptions } from './options.js';
 import { TaskTable } from './task-table.js';
 
 /** What happened in one run of a task; handed to {@link PeriodicTasksOptions.onTaskRun}. */
@@ -83,12 +85,10 @@ function withSpacing(
 ): readonly TaskSpec[] {
   if (spacing === undefined) return specs;
   if (typeof spacing !== 'object' || spacing === null)
-    throw new InvalidOptionError('spacing must be an object of task name to seconds');
+    throw new InvalidPeriodicOption('spacing must be an object of task name to seconds');
   for (const name of Object.keys(spacing)) {
     if (!specs.some((s) => s.name === name)) {
-      throw new InvalidOptionError(
-        `spacing: no periodic task named ${name} (declared: ${specs.map((s) => s.name).join(', ') || 'none'})`,
-      );
+      throw new UnknownPeriodicTask(name, specs.map((s) => s.name).join(', ') || 'none');
     }
   }
   const out: TaskSpec[] = [];
@@ -144,11 +144,12 @@ export class PeriodicTasks {
       options.runExternalPeriodicTasks !== undefined &&
       typeof options.runExternalPeriodicTasks !== 'boolean'
     ) {
-      throw new InvalidOptionError('runExternalPeriodicTasks must be a boolean');
+      throw new InvalidPeriodicOption('runExternalPeriodicTasks must be a boolean');
     }
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
-    this.#runExternal = options.runExternalPeriodicTasks ?? true;
+    this.#runExternal =
+      options.runExternalPeriodicTasks ?? periodicOptions.defaults.run_external_periodic_tasks;
     this.#logger = options.logger ?? getLogger('periodic');
     this.#onTaskRun = options.onTaskRun;
     const now = this.#clock.now();

@@ -1,5 +1,5 @@
 import type { Logger, RequestContext } from '../core/index.js';
-import { DEFAULT_INTERVAL, type ValidatedTaskOptions } from './options.js';
+import { DEFAULT_INTERVAL, type ValidatedTaskOptions } from './task-options.js';
 
 /** A periodic task function: called with the owning instance as `this` and the request context. */
 export type PeriodicTaskFn = (this: unknown, ctx: RequestContext) => unknown;

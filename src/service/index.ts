@@ -1,17 +1,38 @@
 /**
  * `conductor-ts/service`: Manager, Service, launchers and `importClass` (oslo.service's service
- * module with Tacker's glue). Imports periodic, looping, messaging and core.
+ * module with Tacker's glue), and the options a service process reads. Imports config, periodic,
+ * looping, messaging and core.
  * @packageDocumentation
  */
-export { Manager, type ManagerClass, type ManagerOptions, type HealthCheck } from './manager.js';
 export {
-  Service,
-  type ServiceOptions,
+  Manager,
+  type ManagerClass,
+  type ManagerOptions,
+  type HealthCheck,
+  isManagerClass,
+  assertManagerClass,
+} from './manager.js';
+export { Service, type ServiceOptions, type ServiceTaskInfo } from './service.js';
+export {
+  serviceOptions,
+  serviceProcessOptions,
+  serviceOptionsFromConfig,
+  resolveServiceOptions,
+  SERVICE_DEFAULTS,
   type PeriodicMode,
-  type ServiceTaskInfo,
-} from './service.js';
+  type ServiceTimings,
+  type ServiceTimingOptions,
+} from './options.js';
 export type { ServiceBase } from './service-base.js';
 export { importClass, type AnyClass } from './import-class.js';
 export { ReloadableService } from './reloadable.js';
-export { ImportClassError } from '../core/errors.js';
+export {
+  ImportClassError,
+  InvalidServiceOption,
+  NotAManagerError,
+  InvalidWorkerCount,
+  NotAServiceError,
+  ServiceFactoryRequired,
+  NotPrimaryProcess,
+} from '../core/errors.js';
 export * from './launcher.js';

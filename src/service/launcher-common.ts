@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { InvalidOptionError, type Clock, type Logger } from '../core/index.js';
+import { InvalidServiceOption, type Clock, type Logger } from '../core/index.js';
 import type { ServiceBase } from './service-base.js';
 
 /**
@@ -86,7 +86,7 @@ function isTimeout(value: unknown): value is number {
 /** Validates an explicit `gracefulShutdownTimeout`. */
 export function checkTimeout(value: number | undefined): void {
   if (value !== undefined && !isTimeout(value)) {
-    throw new InvalidOptionError(
+    throw new InvalidServiceOption(
       `gracefulShutdownTimeout must be a finite number >= 0, got ${String(value)}`,
     );
   }

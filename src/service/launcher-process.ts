@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import {
   type Clock,
   getLogger,
-  InvalidOptionError,
+  InvalidWorkerCount,
+  NotPrimaryProcess,
+  ServiceFactoryRequired,
   type Logger,
   realClock,
 } from '../core/index.js';
@@ -69,15 +71,13 @@ export class ProcessLauncher implements Launcher {
     options: Omit<LaunchOptions, 'workers'> = {},
   ) {
     if (!Number.isInteger(workers) || workers <= 0) {
-      throw new InvalidOptionError('Number of workers should be positive!');
+      throw new InvalidWorkerCount();
     }
     if (typeof factory !== 'function') {
-      throw new InvalidOptionError(
-        'A service factory is required for workers > 1: the primary must not create the service',
-      );
+      throw new ServiceFactoryRequired();
     }
     if (!cluster.isPrimary) {
-      throw new InvalidOptionError('ProcessLauncher must be created in the primary process');
+      throw new NotPrimaryProcess();
     }
     checkTimeout(options.gracefulShutdownTimeout);
     this.#conf = conf ?? undefined;

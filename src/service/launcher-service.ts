@@ -1,10 +1,4 @@
-import {
-  type Clock,
-  getLogger,
-  InvalidOptionError,
-  type Logger,
-  realClock,
-} from '../core/index.js';
+import { type Clock, getLogger, NotAServiceError, type Logger, realClock } from '../core/index.js';
 import {
   checkTimeout,
   deferred,
@@ -67,7 +61,7 @@ export class ServiceLauncher implements Launcher {
   ) {
     checkTimeout(options.gracefulShutdownTimeout);
     if (typeof service !== 'function' && !isServiceBase(service)) {
-      throw new InvalidOptionError('Service must implement ServiceBase (start, stop, wait, reset)');
+      throw new NotAServiceError('Service must implement ServiceBase');
     }
     this.#conf = conf ?? undefined;
     this.#source = service;
@@ -171,9 +165,7 @@ export class ServiceLauncher implements Launcher {
     try {
       const service = typeof this.#source === 'function' ? await this.#source() : this.#source;
       if (!isServiceBase(service)) {
-        throw new InvalidOptionError(
-          'The service factory did not return a ServiceBase (start, stop, wait, reset)',
-        );
+        throw new NotAServiceError('The service factory did not return a ServiceBase');
       }
       this.#service = service;
       await service.start();

@@ -3,7 +3,7 @@
  * signal stops it, restart it on SIGHUP, and report an exit status.
  * @packageDocumentation
  */
-import { InvalidOptionError } from '../core/index.js';
+import { InvalidWorkerCount, NotAServiceError, ServiceFactoryRequired } from '../core/index.js';
 import {
   checkTimeout,
   isServiceBase,
@@ -53,19 +53,17 @@ export function launch(
 ): Launcher {
   const workers = options.workers ?? 1;
   if (typeof workers !== 'number' || !Number.isInteger(workers) || workers <= 0) {
-    throw new InvalidOptionError('Number of workers should be positive!');
+    throw new InvalidWorkerCount();
   }
   checkTimeout(options.gracefulShutdownTimeout);
   if (typeof service !== 'function' && !isServiceBase(service)) {
-    throw new InvalidOptionError('Service must implement ServiceBase (start, stop, wait, reset)');
+    throw new NotAServiceError('Service must implement ServiceBase');
   }
   const { workers: _workers, ...rest } = options;
   if (isWorkerProcess()) return startWorker(conf, service, rest);
   if (workers === 1) return new ServiceLauncher(conf, service, rest);
   if (typeof service !== 'function') {
-    throw new InvalidOptionError(
-      'A service factory is required for workers > 1: the primary must not create the service',
-    );
+    throw new ServiceFactoryRequired();
   }
   return new ProcessLauncher(conf, service, workers, rest);
 }

@@ -1,7 +1,8 @@
-import { hostname } from 'node:os';
-import { FRAMEWORK_BASE, type RequestContext } from '../core/index.js';
+import type { OptionSource } from '../config/index.js';
+import { FRAMEWORK_BASE, NotAManagerError, type RequestContext } from '../core/index.js';
 import { Target } from '../messaging/index.js';
 import { PeriodicTasks, type PeriodicTasksOptions } from '../periodic/index.js';
+import { SERVICE_DEFAULTS } from './options.js';
 
 /** Options of a {@link Manager}. */
 export interface ManagerOptions extends PeriodicTasksOptions {
@@ -28,13 +29,19 @@ export interface HealthCheck {
 export class Manager extends PeriodicTasks {
   static override readonly [FRAMEWORK_BASE] = true;
 
+  /**
+   * The configuration options this manager reads (its own groups), registered by whoever runs it
+   * (`conductor run`, `runService`) beside the framework's. None by default.
+   */
+  static readonly configOptions: readonly OptionSource[] = [];
+
   /** RPC target of the endpoint: version 1.0, no namespace. Override to serve another version. */
   readonly target: Target = new Target({ version: '1.0' });
   readonly host: string;
 
   constructor(options: ManagerOptions = {}) {
     super(options);
-    this.host = options.host ?? hostname();
+    this.host = options.host ?? SERVICE_DEFAULTS.host;
   }
 
   /** Called first by `Service.start()`, before the RPC consumers exist. */
@@ -77,4 +84,24 @@ export class Manager extends PeriodicTasks {
 }
 
 /** A manager class as `Service.create` takes it. */
-export type ManagerClass = new (options: ManagerOptions) => Manager;
+export type ManagerClass = (new (options: ManagerOptions) => Manager) & {
+  readonly configOptions?: readonly OptionSource[];
+};
+
+/** True for a class whose instances have the {@link Manager} hooks (`initHost` on its prototype). */
+export function isManagerClass(value: unknown): value is ManagerClass {
+  return (
+    typeof value === 'function' &&
+    typeof (value as { prototype?: { initHost?: unknown } }).prototype?.initHost === 'function'
+  );
+}
+
+/**
+ * `value` as a manager class, or `NotAManagerError` naming it (`label`, else the class's name):
+ * the one check `Service.create`, the runner and the CLI share.
+ */
+export function assertManagerClass(value: unknown, label?: string): ManagerClass {
+  if (isManagerClass(value)) return value;
+  const name = typeof value === 'function' ? (value as { name: string }).name : String(value);
+  throw new NotAManagerError(label ?? name);
+}

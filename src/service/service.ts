@@ -1,12 +1,9 @@
-import { basename } from 'node:path';
-import { hostname } from 'node:os';
 import {
   AlreadyRunningError,
   type Clock,
   getAdminContext,
   getLogger,
   HealthCheckError,
-  InvalidOptionError,
   type Logger,
   realClock,
 } from '../core/index.js';
@@ -21,11 +18,15 @@ import {
 } from '../messaging/index.js';
 import { ExactScheduler, type TaskRunEvent } from '../periodic/index.js';
 import { importClass } from './import-class.js';
-import type { HealthCheck, Manager, ManagerClass, ManagerOptions } from './manager.js';
+import {
+  assertManagerClass,
+  type HealthCheck,
+  type Manager,
+  type ManagerClass,
+  type ManagerOptions,
+} from './manager.js';
+import { type PeriodicMode, resolveServiceOptions, type ServiceTimings } from './options.js';
 import type { ServiceBase } from './service-base.js';
-
-/** How the periodic tasks of a service are driven. */
-export type PeriodicMode = 'exact' | 'fixed' | 'dynamic';
 
 /** Options of {@link Service.create}; unset ones take the original's defaults. */
 export interface ServiceOptions {
@@ -108,28 +109,6 @@ interface PeriodicDriver {
   wait(): Promise<unknown>;
 }
 
-function validate(o: ServiceOptions): void {
-  if (typeof o.topic !== 'string' || o.topic === '')
-    throw new InvalidOptionError('topic must be a non-empty string');
-  const nonNeg = ['reportInterval', 'periodicInterval', 'periodicFuzzyDelay'] as const;
-  for (const k of nonNeg) {
-    const v = o[k];
-    if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
-      throw new InvalidOptionError(`${k} must be a number of seconds >= 0, got ${String(v)}`);
-    }
-  }
-  if (o.periodicIntervalMax !== undefined && !(o.periodicIntervalMax > 0)) {
-    throw new InvalidOptionError(
-      `periodicIntervalMax must be > 0, got ${String(o.periodicIntervalMax)}`,
-    );
-  }
-  if (o.periodicMode !== undefined && !['exact', 'fixed', 'dynamic'].includes(o.periodicMode)) {
-    throw new InvalidOptionError(
-      `periodicMode must be exact, fixed or dynamic, got ${String(o.periodicMode)}`,
-    );
-  }
-}
-
 /**
  * Tacker's `Service`: a manager behind an RPC server on `topic` (shared queue, `topic.host` and
  * fanout), a report timer and a periodic timer. `start()` runs in the original's order: `initHost`,
@@ -161,17 +140,17 @@ export class Service implements ServiceBase {
   #stopped: Promise<void> = Promise.resolve();
   #resolveStopped: (() => void) | undefined;
 
-  private constructor(manager: Manager, options: ServiceOptions, host: string) {
+  private constructor(manager: Manager, options: ServiceOptions, timings: ServiceTimings) {
     this.manager = manager;
     this.#options = options;
-    this.host = host;
-    this.binary = options.binary ?? basename(process.argv[1] ?? 'conductor');
-    this.topic = options.topic;
-    this.reportInterval = options.reportInterval ?? 10;
-    this.periodicInterval = options.periodicInterval ?? 40;
-    this.periodicFuzzyDelay = options.periodicFuzzyDelay ?? 5;
-    this.periodicMode = options.periodicMode ?? 'exact';
-    this.periodicIntervalMax = options.periodicIntervalMax ?? 60;
+    this.host = timings.host;
+    this.binary = timings.binary;
+    this.topic = timings.topic;
+    this.reportInterval = timings.reportInterval;
+    this.periodicInterval = timings.periodicInterval;
+    this.periodicFuzzyDelay = timings.periodicFuzzyDelay;
+    this.periodicMode = timings.periodicMode;
+    this.periodicIntervalMax = timings.periodicIntervalMax;
     this.#clock = options.clock ?? realClock;
     this.#random = options.random ?? Math.random;
     this.#log = options.logger ?? getLogger('service');
@@ -179,11 +158,11 @@ export class Service implements ServiceBase {
 
   /** Loads the manager class (if given as a string), builds it and the service. */
   static async create(options: ServiceOptions): Promise<Service> {
-    validate(options);
-    const cls = (
-      typeof options.manager === 'string' ? await importClass(options.manager) : options.manager
-    ) as ManagerClass;
-    const host = options.host ?? hostname();
+    const timings = resolveServiceOptions(options);
+    const cls = assertManagerClass(
+      typeof options.manager === 'string' ? await importClass(options.manager) : options.manager,
+    );
+    const host = timings.host;
     const managerOptions = options.managerOptions as ManagerOptions | undefined;
     const onTaskRun = chain(managerOptions?.onTaskRun, options.onTaskRun);
     const manager = new cls({
@@ -193,10 +172,7 @@ export class Service implements ServiceBase {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    if (typeof (manager as Partial<Manager>).initHost !== 'function') {
-      throw new InvalidOptionError(`${cls.name} is not a Manager (it has no initHost method)`);
-    }
-    return new Service(manager, options, host);
+    return new Service(manager, options, timings);
   }
 
   /** The transport in use while running. */

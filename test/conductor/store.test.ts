@@ -11,19 +11,17 @@ import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger, InvalidOptionError, type Logger } from '../../src/core/index.js';
 import {
-  createLogger,
   DatabaseMigrationError,
   DatabaseOpenError,
   DatabaseUrlError,
-  InvalidOptionError,
   InvalidVimError,
   InvalidVimStatusError,
   StoreClosedError,
   VimExistsError,
   VimNotFoundError,
-  type Logger,
-} from '../../src/core/index.js';
+} from '../../src/conductor/errors.js';
 import {
   isServiceUp,
   MIGRATION_TABLE,

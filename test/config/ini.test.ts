@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigFileError, createConfig, parseIni, type ParsedIni } from '../../src/config/index.js';
+import { ConfigFileError, parseIni, type ParsedIni } from '../../src/config/index.js';
+import { createConfig } from '../helpers/config.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 import { useTmpDir } from './tmp.js';
 

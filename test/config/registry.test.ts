@@ -1,14 +1,13 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
-  builtinOptions,
   ConfigOpts,
   ConfigValidationError,
-  createConfig,
   DuplicateOptError,
   NoSuchOptError,
   type OptionSpec,
 } from '../../src/config/index.js';
+import { builtinOptions, createConfig } from '../helpers/config.js';
 import { ConductorError, hasErrorCode, InvalidOptionError } from '../../src/core/index.js';
 import { captureLogs } from '../helpers/log-capture.js';
 

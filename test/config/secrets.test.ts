@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigOpts,
-  createConfig,
-  maskUrlPassword,
-  type OptionSpec,
-} from '../../src/config/index.js';
+import { ConfigOpts, maskUrlPassword, type OptionSpec } from '../../src/config/index.js';
+import { createConfig } from '../helpers/config.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { useTmpDir } from './tmp.js';
 

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigFileError,
   ConfigValueError,
-  createConfig,
   envVarName,
   NoSuchOptError,
 } from '../../src/config/index.js';
+import { createConfig } from '../helpers/config.js';
 import { hasErrorCode, NotStartedError } from '../../src/core/index.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 import { useTmpDir } from './tmp.js';

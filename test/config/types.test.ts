@@ -181,7 +181,7 @@ describe('errors name the env variable or the command-line key', () => {
   });
 
   it('the built-in example: report_interval = ten', async () => {
-    const { createConfig } = await import('../../src/config/index.js');
+    const { createConfig } = await import('../helpers/config.js');
     const conf = createConfig({ logger: captureLogs().logger });
     const file = await tmp.write('conductor.conf', '[DEFAULT]\nreport_interval = ten\n');
     const err = await conf.load({ configFiles: [file], env: {} }).catch((e: unknown) => e as Error);
@@ -191,7 +191,7 @@ describe('errors name the env variable or the command-line key', () => {
   });
 
   it('a deprecated name is named as written', async () => {
-    const { createConfig } = await import('../../src/config/index.js');
+    const { createConfig } = await import('../helpers/config.js');
     const conf = createConfig({ logger: captureLogs().logger });
     const file = await tmp.write('old.conf', '[DEFAULT]\nrpc_thread_pool_size = lots\n');
     await expect(conf.load({ configFiles: [file], env: {} })).rejects.toThrow(

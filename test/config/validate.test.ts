@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigValidationError,
-  createConfig,
-  type ConfigValidator,
-} from '../../src/config/index.js';
+import { ConfigValidationError, type ConfigValidator } from '../../src/config/index.js';
+import { createConfig } from '../helpers/config.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { useTmpDir } from './tmp.js';
 

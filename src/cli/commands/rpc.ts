@@ -1,11 +1,11 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { rpcTransportOptions } from '../../config/index.js';
 import { getAdminContext } from '../../core/index.js';
 import {
   getRpcTransport,
   MessagingError,
   RemoteError,
   RpcClient,
+  rpcTransportOptions,
   type TargetFields,
 } from '../../messaging/index.js';
 import { json } from '../format.js';

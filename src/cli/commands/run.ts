@@ -1,55 +1,16 @@
 import type { Command } from 'commander';
-import {
-  type ConfigOpts,
-  maskUrlPassword,
-  rpcServerOptions,
-  rpcTransportOptions,
-} from '../../config/index.js';
-import {
-  isWorkerProcess,
-  launch,
-  ReloadableService,
-  type ManagerClass,
-  type PeriodicMode,
-  Service,
-  type ServiceOptions,
-} from '../../service/index.js';
-import { createServiceMetrics, OpsServer, parseListen } from '../../ops/index.js';
+import { runService } from '../../runner/index.js';
+import type { ManagerClass } from '../../service/index.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
-import { UsageError } from '../io.js';
-import { wholeNumber } from '../parse.js';
 import { DEFAULT_MANAGER, DEFAULT_TOPIC, loadManagerClass } from '../manager.js';
+import { commandOptions } from '../options.js';
+import { wholeNumber } from '../parse.js';
 
 interface RunOptions {
   manager?: string;
   topic: string;
   host?: string;
   workers: number;
-}
-
-/** The {@link Service.create} options of `conductor run`, from the configuration. */
-export function serviceOptionsFromConfig(
-  conf: ConfigOpts,
-  topic: string,
-  manager: string | ManagerClass,
-): ServiceOptions {
-  return {
-    topic,
-    manager,
-    binary: 'conductor',
-    host: conf.getDefault<string>('host'),
-    reportInterval: conf.getDefault<number>('report_interval'),
-    periodicInterval: conf.getDefault<number>('periodic_interval'),
-    periodicFuzzyDelay: conf.getDefault<number>('periodic_fuzzy_delay'),
-    periodicMode: conf.getDefault<PeriodicMode>('periodic_mode'),
-    periodicIntervalMax: conf.getDefault<number>('periodic_interval_max'),
-    transport: rpcTransportOptions(conf),
-    executorPoolSize: rpcServerOptions(conf).executorPoolSize,
-    managerOptions: {
-      conf,
-      runExternalPeriodicTasks: conf.getDefault<boolean>('run_external_periodic_tasks'),
-    },
-  };
 }
 
 /** `conductor run`: the service, until SIGTERM / SIGINT; SIGHUP reloads and restarts. */
@@ -91,74 +52,25 @@ Examples:
   $ conductor run --manager ./dist/my-manager.js#MyManager --set transport_url=rabbit://tacker:secret@rabbit:5672/ --debug`,
     )
     .action(async (opts: RunOptions, cmd: Command) => {
+      let cls: unknown;
       const { conf, logger } = await prepare(cmd, ctx, {
         logFd: 1,
         defaultLevel: 'info',
         cli: opts.host !== undefined ? { host: opts.host } : {},
-      });
-      const cls = await loadManagerClass(opts.manager, ctx.io.cwd);
-      if (typeof (cls.prototype as { initHost?: unknown }).initHost !== 'function') {
-        throw new UsageError(
-          `${opts.manager ?? DEFAULT_MANAGER} is not a Manager class (it has no initHost method)`,
-        );
-      }
-      const options = serviceOptionsFromConfig(conf, opts.topic, cls as ManagerClass);
-      const log = logger.child({ module: 'cli' });
-      if (!isWorkerProcess()) {
-        log.info(
-          {
-            manager: opts.manager ?? DEFAULT_MANAGER,
-            topic: options.topic,
-            host: options.host,
-            workers: opts.workers,
-            transportUrl: maskUrlPassword(conf.getDefault<string>('transport_url')),
-            controlExchange: conf.getDefault<string>('control_exchange'),
-            periodicMode: options.periodicMode,
-            reportInterval: options.reportInterval,
-            periodicInterval: options.periodicInterval,
-            configFiles: conf.configFiles,
-          },
-          'conductor run: starting',
-        );
-        if (conf.getDefault<boolean>('log_options')) conf.logOptValues(log, 'debug');
-      }
-      // One metrics registry and ops endpoint per process, across SIGHUP restarts; /healthz and
-      // /tasks follow the service in use.
-      const metrics = createServiceMetrics();
-      const listen = parseListen(conf.get<string>('ops', 'listen'));
-      let current: Service | undefined;
-      let ops: OpsServer | undefined;
-      // Rebuilt from the configuration on every SIGHUP restart, so reloaded options take effect.
-      const launcher = launch(
-        conf,
-        () =>
-          ReloadableService.create(async () => {
-            current = await Service.create({
-              ...serviceOptionsFromConfig(conf, opts.topic, cls as ManagerClass),
-              onTaskRun: metrics.onTaskRun,
-              onRpc: metrics.onRpc,
-            });
-            if (listen && !ops) {
-              ops = new OpsServer({
-                listen,
-                service: () => current,
-                metrics,
-                logger: logger.child({ module: 'ops' }),
-              });
-              await ops.start();
-            }
-            return current;
-          }),
-        {
-          workers: opts.workers,
-          exit: ctx.io.exit,
-          ...(ctx.io.signalTarget ? { signalTarget: ctx.io.signalTarget } : {}),
+        options: async () => {
+          cls = await loadManagerClass(opts.manager, ctx.io.cwd);
+          return commandOptions(cls as ManagerClass);
         },
-      );
-      try {
-        ctx.exitCode = await launcher.wait();
-      } finally {
-        await ops?.stop();
-      }
+      });
+      ctx.exitCode = await runService({
+        manager: cls as ManagerClass,
+        managerName: opts.manager ?? DEFAULT_MANAGER,
+        topic: opts.topic,
+        conf,
+        workers: opts.workers,
+        logger,
+        exit: ctx.io.exit,
+        ...(ctx.io.signalTarget ? { signalTarget: ctx.io.signalTarget } : {}),
+      });
     });
 }

@@ -3,13 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, type MigrationResultSet, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
-import {
-  DatabaseMigrationError,
-  DatabaseOpenError,
-  getLogger,
-  maskUrlPassword,
-  type Logger,
-} from '../../core/index.js';
+import { errorMessage, getLogger, maskUrlPassword, type Logger } from '../../core/index.js';
+import { DatabaseMigrationError, DatabaseOpenError } from '../errors.js';
 import type { StoreDialect } from './codec.js';
 import { conductorMigrator } from './migrations.js';
 import type { ConductorDatabase } from './schema.js';
@@ -65,7 +60,7 @@ function openSqlite(target: SqliteTarget, shown: string): Kysely<ConductorDataba
     database.pragma('foreign_keys = ON');
   } catch (err) {
     database?.close();
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorMessage(err);
     throw new DatabaseOpenError(`Cannot open database '${shown}' (${filename}): ${why}`, {
       cause: err,
     });
@@ -131,7 +126,7 @@ async function migrate(
     return;
   }
   const failed = results.find((r) => r.status === 'Error')?.migrationName;
-  const why = error instanceof Error ? error.message : String(error);
+  const why = errorMessage(error);
   throw new DatabaseMigrationError(
     failed === undefined
       ? `Cannot migrate database '${shown}': ${why}`

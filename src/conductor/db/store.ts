@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import {
-  InvalidOptionError,
+  InvalidStoreArgument,
   InvalidVimStatusError,
   StoreClosedError,
   VimExistsError,
   VimNotFoundError,
-} from '../../core/index.js';
+} from '../errors.js';
 import { codecFor, type StoreDialect, type ValueCodec } from './codec.js';
 import type { ConductorDatabase, EventsTable, ServicesTable, VimsTable } from './schema.js';
 import type { ServiceRecord, ServiceReport } from './service-record.js';
@@ -144,7 +144,7 @@ export class ConductorStore {
   async listEvents(resourceId: string, options: { limit?: number } = {}): Promise<VimEvent[]> {
     const limit = options.limit ?? DEFAULT_EVENT_LIMIT;
     if (!Number.isInteger(limit) || limit < 1)
-      throw new InvalidOptionError(`listEvents limit must be an integer >= 1, got ${limit}`);
+      throw new InvalidStoreArgument(`listEvents limit must be an integer >= 1, got ${limit}`);
     const rows = await this.#live()
       .selectFrom('events')
       .selectAll()
@@ -166,7 +166,7 @@ export class ConductorStore {
     for (const key of ['host', 'binary', 'topic'] as const) {
       const value: unknown = report[key];
       if (typeof value !== 'string' || value === '')
-        throw new InvalidOptionError(`reportService: ${key} must be a non-empty string`);
+        throw new InvalidStoreArgument(`reportService: ${key} must be a non-empty string`);
     }
     const c = this.#codec;
     const at = c.timestamp(checkDate(now));
@@ -266,6 +266,6 @@ export class ConductorStore {
 
 function checkDate(now: Date): Date {
   if (!(now instanceof Date) || Number.isNaN(now.getTime()))
-    throw new InvalidOptionError('now must be a valid Date');
+    throw new InvalidStoreArgument('now must be a valid Date');
   return now;
 }

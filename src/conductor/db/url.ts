@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
-import { DatabaseUrlError, maskUrlPassword } from '../../core/index.js';
+import { maskUrlPassword } from '../../core/index.js';
+import { DatabaseUrlError } from '../errors.js';
 
 /** A SQLite database file. */
 export interface SqliteTarget {

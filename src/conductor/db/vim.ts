@@ -1,4 +1,5 @@
-import { InvalidVimError, InvalidVimStatusError, maskUrlPassword } from '../../core/index.js';
+import { maskUrlPassword } from '../../core/index.js';
+import { InvalidVimError, InvalidVimStatusError } from '../errors.js';
 
 /** The states of a VIM, as Tacker's NFVO plugin names them. */
 export const VIM_STATUSES = [

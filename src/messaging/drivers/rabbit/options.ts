@@ -1,226 +1,224 @@
 import { readFileSync } from 'node:fs';
-import { InvalidOptionError } from '../../../core/index.js';
+import { defineOptions, opt, type OptionRule, type OptionValues } from '../../../config/index.js';
+import { errorMessage, TlsFileError } from '../../../core/index.js';
 import type { TransportUrl } from '../../url.js';
 
-/**
- * Options of the RabbitMQ driver, with the names of oslo.messaging's `[oslo_messaging_rabbit]`
- * section. Times are in seconds (fractions allowed), as in oslo's configuration files.
- */
-export interface RabbitOptions {
-  /** AMQP heartbeat in seconds offered in Connection.TuneOk (oslo default 60). */
-  readonly heartbeat_timeout_threshold: number;
-  /** SASL mechanism: AMQPLAIN (oslo's default), PLAIN or EXTERNAL (TLS client certificate). */
-  readonly rabbit_login_method: 'AMQPLAIN' | 'PLAIN' | 'EXTERNAL';
-  /** First delay between reconnection attempts (kombu `interval_start`). */
-  readonly rabbit_retry_interval: number;
-  /** Added to the delay after each failed attempt (kombu `interval_step`). */
-  readonly rabbit_retry_backoff: number;
-  /** Longest delay between attempts. */
-  readonly rabbit_interval_max: number;
-  /** Pause after a connection was lost, before the first reconnection attempt. */
-  readonly kombu_reconnect_delay: number;
-  /** Basic.Qos of consumers; 0 = the server's own bound (its executor pool size). */
-  readonly rabbit_qos_prefetch_count: number;
-  /** Control exchange and topic queues are durable. */
-  readonly amqp_durable_queues: boolean;
-  /** Control exchange and topic queues are auto-delete. */
-  readonly amqp_auto_delete: boolean;
-  /** `x-ha-policy: all` on every queue (classic mirrored queues of RabbitMQ < 3). */
-  readonly rabbit_ha_queues: boolean;
-  /** Topic queues are quorum queues (durable, `x-queue-type: quorum`). */
-  readonly rabbit_quorum_queue: boolean;
-  /** Seconds reply and fanout queues live unused (`x-expires`). */
-  readonly rabbit_transient_queues_ttl: number;
-  /** How long a reply to a missing reply queue is retried (every 0.25 s). */
-  readonly kombu_missing_consumer_retry_timeout: number;
-  /** Replies are published with the mandatory flag (a missing reply queue is then noticed). */
-  readonly direct_mandatory_flag: boolean;
-  /** TLS (`amqps`). Also `?ssl=1` in the transport URL. */
-  readonly ssl: boolean;
-  readonly ssl_ca_file: string | undefined;
-  readonly ssl_cert_file: string | undefined;
-  readonly ssl_key_file: string | undefined;
-  /** Verify the broker's certificate (default true). */
-  readonly ssl_verify: boolean;
-  /** conductor-ts: bodies larger than this (bytes) are rejected unread. Default 16 MiB. */
-  readonly rabbit_max_message_size: number;
-  /**
-   * conductor-ts: how long a cast waits for a connection and the publisher confirm, and a server's
-   * reply for a connection, before failing with MessageDeliveryFailure. Default 60.
-   */
-  readonly rabbit_publish_timeout: number;
-  /**
-   * conductor-ts: also declare the reply queue's direct exchange (same name, bound to the queue)
-   * so that Pike-era servers (oslo.messaging < 5.34), which publish replies to that exchange, reach
-   * this client. Newer servers use the default exchange. Default true.
-   */
-  readonly rabbit_reply_direct_exchange: boolean;
-  /** conductor-ts: TCP connect + AMQP handshake timeout in seconds. Default 10. */
-  readonly rabbit_connect_timeout: number;
-}
+const SSL_QUERY = /[?&]ssl=(?:1|true|yes|on)(?:&|#|$)/i;
 
-export const DEFAULT_RABBIT_OPTIONS: RabbitOptions = Object.freeze({
-  heartbeat_timeout_threshold: 60,
-  rabbit_login_method: 'AMQPLAIN',
-  rabbit_retry_interval: 1,
-  rabbit_retry_backoff: 2,
-  rabbit_interval_max: 30,
-  kombu_reconnect_delay: 1,
-  rabbit_qos_prefetch_count: 0,
-  amqp_durable_queues: false,
-  amqp_auto_delete: false,
-  rabbit_ha_queues: false,
-  rabbit_quorum_queue: false,
-  rabbit_transient_queues_ttl: 1800,
-  kombu_missing_consumer_retry_timeout: 60,
-  direct_mandatory_flag: true,
-  ssl: false,
-  ssl_ca_file: undefined,
-  ssl_cert_file: undefined,
-  ssl_key_file: undefined,
-  ssl_verify: true,
-  rabbit_max_message_size: 16 * 1024 * 1024,
-  rabbit_publish_timeout: 60,
-  rabbit_reply_direct_exchange: true,
-  rabbit_connect_timeout: 10,
-});
-
-type Kind =
-  | { t: 'bool' }
-  | { t: 'int'; min: number; max?: number }
-  | { t: 'number'; min: number; exclusiveMin?: boolean; max?: number }
-  | { t: 'string' }
-  | { t: 'enum'; values: readonly string[] };
-
-const SPEC: Readonly<Record<keyof RabbitOptions, Kind>> = {
-  heartbeat_timeout_threshold: { t: 'int', min: 0, max: 65535 },
-  rabbit_login_method: { t: 'enum', values: ['AMQPLAIN', 'PLAIN', 'EXTERNAL'] },
-  rabbit_retry_interval: { t: 'number', min: 0, exclusiveMin: true, max: 3600 },
-  rabbit_retry_backoff: { t: 'number', min: 0, max: 3600 },
-  rabbit_interval_max: { t: 'number', min: 0, exclusiveMin: true, max: 3600 },
-  kombu_reconnect_delay: { t: 'number', min: 0, max: 3600 },
-  rabbit_qos_prefetch_count: { t: 'int', min: 0, max: 65535 },
-  amqp_durable_queues: { t: 'bool' },
-  amqp_auto_delete: { t: 'bool' },
-  rabbit_ha_queues: { t: 'bool' },
-  rabbit_quorum_queue: { t: 'bool' },
-  rabbit_transient_queues_ttl: { t: 'int', min: 1, max: 2147483 },
-  kombu_missing_consumer_retry_timeout: { t: 'number', min: 0, exclusiveMin: true, max: 86400 },
-  direct_mandatory_flag: { t: 'bool' },
-  ssl: { t: 'bool' },
-  ssl_ca_file: { t: 'string' },
-  ssl_cert_file: { t: 'string' },
-  ssl_key_file: { t: 'string' },
-  ssl_verify: { t: 'bool' },
-  rabbit_max_message_size: { t: 'int', min: 1024, max: 512 * 1024 * 1024 },
-  rabbit_publish_timeout: { t: 'number', min: 0, exclusiveMin: true, max: 86400 },
-  rabbit_reply_direct_exchange: { t: 'bool' },
-  rabbit_connect_timeout: { t: 'number', min: 0, exclusiveMin: true, max: 3600 },
+const options = {
+  heartbeat_timeout_threshold: opt.int({
+    default: 60,
+    min: 0,
+    max: 65535,
+    help: 'Seconds of broker silence after which the connection is considered dead (AMQP heartbeat offered to the broker); 0 disables heartbeats.',
+  }),
+  rabbit_login_method: opt.enum(['AMQPLAIN', 'PLAIN', 'EXTERNAL'], {
+    default: 'AMQPLAIN',
+    ignoreCase: true,
+    help: 'The RabbitMQ login method (EXTERNAL needs a TLS client certificate).',
+  }),
+  rabbit_retry_interval: opt.float({
+    default: 1,
+    min: 0,
+    exclusiveMin: true,
+    max: 3600,
+    help: 'How frequently to retry connecting with RabbitMQ (seconds, first delay).',
+  }),
+  rabbit_retry_backoff: opt.float({
+    default: 2,
+    min: 0,
+    max: 3600,
+    help: 'How long to backoff for between retries when connecting to RabbitMQ (seconds added per attempt).',
+  }),
+  rabbit_interval_max: opt.float({
+    default: 30,
+    min: 0,
+    exclusiveMin: true,
+    max: 3600,
+    help: 'Maximum interval of RabbitMQ connection retries (seconds); must be >= rabbit_retry_interval.',
+  }),
+  kombu_reconnect_delay: opt.float({
+    default: 1,
+    min: 0,
+    max: 3600,
+    help: 'How long to wait (seconds) after a connection was lost before reconnecting.',
+  }),
+  rabbit_qos_prefetch_count: opt.int({
+    default: 0,
+    min: 0,
+    max: 65535,
+    help: "Specifies the number of messages to prefetch; 0 = the server's own bound (its executor pool size).",
+  }),
+  amqp_durable_queues: opt.bool({
+    default: false,
+    deprecatedNames: [
+      { section: 'DEFAULT', name: 'amqp_durable_queues' },
+      { section: 'DEFAULT', name: 'rabbit_durable_queues' },
+    ],
+    help: 'Use durable queues in AMQP (the control exchange and topic queues).',
+  }),
+  amqp_auto_delete: opt.bool({
+    default: false,
+    deprecatedNames: [{ section: 'DEFAULT', name: 'amqp_auto_delete' }],
+    help: 'Auto-delete queues in AMQP (the control exchange and topic queues).',
+  }),
+  rabbit_ha_queues: opt.bool({
+    default: false,
+    help: 'Declare queues with x-ha-policy: all (classic mirrored queues of RabbitMQ < 3).',
+  }),
+  rabbit_quorum_queue: opt.bool({
+    default: false,
+    help: 'Use quorum queues for topic queues (durable, x-queue-type: quorum); excludes amqp_auto_delete.',
+  }),
+  rabbit_transient_queues_ttl: opt.int({
+    default: 1800,
+    min: 1,
+    max: 2147483,
+    help: 'Seconds reply and fanout queues may stay unused before the broker deletes them (x-expires).',
+  }),
+  kombu_missing_consumer_retry_timeout: opt.float({
+    default: 60,
+    min: 0,
+    exclusiveMin: true,
+    max: 86400,
+    help: 'How long (seconds) a reply to a missing reply queue is retried before it is dropped.',
+  }),
+  direct_mandatory_flag: opt.bool({
+    default: true,
+    help: 'Publish replies with the mandatory flag, so that a missing reply queue is noticed.',
+  }),
+  ssl: opt.bool({
+    default: false,
+    deprecatedNames: ['rabbit_use_ssl'],
+    help: 'Connect over TLS (amqps). Also ?ssl=1 in the transport URL.',
+  }),
+  ssl_ca_file: opt.string({
+    deprecatedNames: ['kombu_ssl_ca_certs'],
+    help: 'TLS certification authority file (PEM) to verify the broker with; empty = system CAs.',
+  }),
+  ssl_cert_file: opt.string({
+    deprecatedNames: ['kombu_ssl_certfile'],
+    help: 'TLS client certificate file (PEM); needs ssl_key_file.',
+  }),
+  ssl_key_file: opt.string({
+    deprecatedNames: ['kombu_ssl_keyfile'],
+    help: 'TLS client private key file (PEM); needs ssl_cert_file.',
+  }),
+  ssl_verify: opt.bool({ default: true, help: "Verify the broker's TLS certificate." }),
+  rabbit_max_message_size: opt.int({
+    default: 16 * 1024 * 1024,
+    min: 1024,
+    max: 512 * 1024 * 1024,
+    help: 'conductor-ts: bodies larger than this many bytes are rejected unread.',
+  }),
+  rabbit_publish_timeout: opt.float({
+    default: 60,
+    min: 0,
+    exclusiveMin: true,
+    max: 86400,
+    help: 'conductor-ts: seconds a cast waits for a connection and the publisher confirm, and a reply for a connection, before failing.',
+  }),
+  rabbit_reply_direct_exchange: opt.bool({
+    default: true,
+    help: "conductor-ts: also declare the reply queue's direct exchange, so that Pike-era servers (oslo.messaging < 5.34) reach this client.",
+  }),
+  rabbit_connect_timeout: opt.float({
+    default: 10,
+    min: 0,
+    exclusiveMin: true,
+    max: 3600,
+    help: 'conductor-ts: seconds for the TCP connect and AMQP handshake.',
+  }),
 };
 
-/** Option names the driver knows. */
-export const RABBIT_OPTION_NAMES: readonly string[] = Object.keys(SPEC);
+/**
+ * The RabbitMQ driver's options, with the names, defaults and ranges of oslo.messaging's
+ * `[oslo_messaging_rabbit]` (times in seconds, fractions allowed); see {@link rabbitOptions}.
+ */
+export type RabbitOptions = OptionValues<typeof options>;
 
-const TRUE = new Set(['1', 'true', 'yes', 'on']);
-const FALSE = new Set(['0', 'false', 'no', 'off']);
+const retryWithinMax: OptionRule<RabbitOptions> = (o, say) =>
+  o.rabbit_interval_max < o.rabbit_retry_interval
+    ? {
+        message: `${say.ref('rabbit_interval_max')} must be >= ${say.ref('rabbit_retry_interval')}`,
+        options: ['rabbit_interval_max', 'rabbit_retry_interval'],
+      }
+    : undefined;
 
-/** Checks one value; strings (from the URL query or a config file) are converted. */
-function coerce(name: string, kind: Kind, raw: unknown): unknown {
-  const bad = (expected: string): never => {
-    throw new InvalidOptionError(
-      `rabbit option ${name} must be ${expected}, got ${JSON.stringify(raw) ?? String(raw)}`,
-    );
+const quorumNotAutoDelete: OptionRule<RabbitOptions> = (o) =>
+  o.rabbit_quorum_queue && o.amqp_auto_delete
+    ? {
+        message:
+          'rabbit_quorum_queue and amqp_auto_delete exclude each other (quorum queues cannot be auto-delete)',
+        options: ['rabbit_quorum_queue', 'amqp_auto_delete'],
+      }
+    : undefined;
+
+const certWithKey: OptionRule<RabbitOptions> = (o) =>
+  (o.ssl_cert_file === undefined) !== (o.ssl_key_file === undefined)
+    ? {
+        message: 'ssl_cert_file and ssl_key_file must be given together',
+        options: ['ssl_cert_file', 'ssl_key_file'],
+      }
+    : undefined;
+
+const filesNeedSsl: OptionRule<RabbitOptions> = (o, say) => {
+  // In a configuration the URL's ?ssl=1 has not been merged into `ssl` yet; in code it has.
+  const url = say.lookup('DEFAULT', 'transport_url');
+  const sslOn = o.ssl || (typeof url === 'string' && SSL_QUERY.test(url));
+  const files = (['ssl_ca_file', 'ssl_cert_file'] as const).filter((n) => o[n] !== undefined);
+  if (files.length === 0 || sslOn) return undefined;
+  return {
+    message: `${files.join(' and ')} need ${say.assign('ssl', 'true')} (or ?ssl=1 in ${say.other('DEFAULT', 'transport_url')})`,
+    options: [...files, 'ssl'],
   };
-  switch (kind.t) {
-    case 'bool': {
-      if (typeof raw === 'boolean') return raw;
-      if (typeof raw === 'string' && TRUE.has(raw.toLowerCase())) return true;
-      if (typeof raw === 'string' && FALSE.has(raw.toLowerCase())) return false;
-      return bad('a boolean');
-    }
-    case 'int':
-    case 'number': {
-      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
-      const range =
-        kind.t === 'int'
-          ? `an integer in [${kind.min}, ${kind.max ?? 'inf'}]`
-          : `a number ${kind.exclusiveMin ? '>' : '>='} ${kind.min}${kind.max === undefined ? '' : ` and <= ${kind.max}`}`;
-      if (typeof n !== 'number' || !Number.isFinite(n)) return bad(range);
-      if (kind.t === 'int' && !Number.isInteger(n)) return bad(range);
-      const tooLow =
-        kind.t === 'number' && kind.exclusiveMin === true ? n <= kind.min : n < kind.min;
-      if (tooLow || (kind.max !== undefined && n > kind.max)) return bad(range);
-      return n;
-    }
-    case 'string':
-      if (typeof raw !== 'string' || raw === '') return bad('a non-empty string');
-      return raw;
-    case 'enum': {
-      const v = typeof raw === 'string' ? raw.toUpperCase() : raw;
-      if (typeof v !== 'string' || !kind.values.includes(v))
-        return bad(`one of ${kind.values.join(', ')}`);
-      return v;
-    }
-  }
-}
+};
+
+const externalNeedsCert: OptionRule<RabbitOptions> = (o) =>
+  o.rabbit_login_method === 'EXTERNAL' && o.ssl_cert_file === undefined
+    ? {
+        message:
+          'rabbit_login_method EXTERNAL needs a TLS client certificate (ssl_cert_file, ssl_key_file)',
+        options: ['rabbit_login_method'],
+      }
+    : undefined;
 
 /**
- * Validates the `rabbit` options of a transport and the query of its URL (`?ssl=1&...`; a query
- * key overrides the option of the same name). Unknown option keys are an error; unknown query
- * keys are returned so the caller can warn about them.
+ * `[oslo_messaging_rabbit]`: every option of the RabbitMQ driver, defined once. The configuration
+ * registers these specs; `getRpcTransport({ rabbit })` takes `rabbitOptions.read(conf)` (already
+ * validated) or plain values from code, which the driver checks with `rabbitOptions.parse()`.
+ */
+export const rabbitOptions = defineOptions({
+  group: 'oslo_messaging_rabbit',
+  label: 'rabbit option',
+  options,
+  rules: [retryWithinMax, quorumNotAutoDelete, certWithKey, filesNeedSsl, externalNeedsCert],
+});
+
+/** Every option at its oslo default. */
+export const DEFAULT_RABBIT_OPTIONS: RabbitOptions = rabbitOptions.defaults;
+
+/** Option names the driver knows. */
+export const RABBIT_OPTION_NAMES: readonly string[] = rabbitOptions.names;
+
+/**
+ * The driver's options from the `rabbit` options of a transport and the query of its URL
+ * (`?ssl=1&...`; a query key overrides the option of the same name). Unknown option keys are an
+ * error; unknown query keys are returned so the caller can warn about them.
  */
 export function parseRabbitOptions(
   raw: Readonly<Record<string, unknown>>,
   url?: Pick<TransportUrl, 'query'>,
 ): { options: RabbitOptions; ignoredQueryKeys: string[] } {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new InvalidOptionError('rabbit options must be an object');
-  }
-  const out: Record<string, unknown> = { ...DEFAULT_RABBIT_OPTIONS };
-  const unknown = Object.keys(raw).filter((k) => !Object.hasOwn(SPEC, k));
-  if (unknown.length > 0) {
-    throw new InvalidOptionError(
-      `Unknown rabbit option(s): ${unknown.join(', ')} (known: ${RABBIT_OPTION_NAMES.join(', ')})`,
-    );
-  }
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    out[name] = coerce(name, SPEC[name as keyof RabbitOptions], value);
-  }
   const ignoredQueryKeys: string[] = [];
+  const fromQuery: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(url?.query ?? {})) {
-    if (!Object.hasOwn(SPEC, name)) {
-      ignoredQueryKeys.push(name);
-      continue;
-    }
-    out[name] = coerce(name, SPEC[name as keyof RabbitOptions], value);
+    if ((RABBIT_OPTION_NAMES as readonly string[]).includes(name)) fromQuery[name] = value;
+    else ignoredQueryKeys.push(name);
   }
-  const options = Object.freeze(out) as unknown as RabbitOptions;
-  if (options.rabbit_interval_max < options.rabbit_retry_interval) {
-    throw new InvalidOptionError(
-      `rabbit option rabbit_interval_max (${options.rabbit_interval_max}) must be >= rabbit_retry_interval (${options.rabbit_retry_interval})`,
-    );
-  }
-  if (options.rabbit_quorum_queue && options.amqp_auto_delete) {
-    throw new InvalidOptionError(
-      'rabbit options rabbit_quorum_queue and amqp_auto_delete exclude each other (quorum queues cannot be auto-delete)',
-    );
-  }
-  if ((options.ssl_cert_file === undefined) !== (options.ssl_key_file === undefined)) {
-    throw new InvalidOptionError(
-      'rabbit options ssl_cert_file and ssl_key_file must be given together',
-    );
-  }
-  const usesTlsFiles = options.ssl_ca_file !== undefined || options.ssl_cert_file !== undefined;
-  if (usesTlsFiles && !options.ssl) {
-    throw new InvalidOptionError('rabbit options ssl_*_file need ssl=true (or ?ssl=1 in the URL)');
-  }
-  if (options.rabbit_login_method === 'EXTERNAL' && options.ssl_cert_file === undefined) {
-    throw new InvalidOptionError(
-      'rabbit_login_method EXTERNAL needs a TLS client certificate (ssl_cert_file, ssl_key_file)',
-    );
-  }
-  return { options, ignoredQueryKeys };
+  const mergeable = typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+  const merged = Object.keys(fromQuery).length > 0 && mergeable ? { ...raw, ...fromQuery } : raw;
+  return { options: rabbitOptions.parse(merged), ignoredQueryKeys };
 }
 
 /** TLS socket options read from the configured files (errors name the file, never its content). */
@@ -230,9 +228,7 @@ export function tlsSocketOptions(o: RabbitOptions): Record<string, unknown> {
     try {
       return readFileSync(path);
     } catch (err) {
-      throw new InvalidOptionError(
-        `rabbit option ${name}: cannot read ${path}: ${(err as Error).message}`,
-      );
+      throw new TlsFileError(name, path, errorMessage(err));
     }
   };
   const tls: Record<string, unknown> = { rejectUnauthorized: o.ssl_verify };
