@@ -329,6 +329,7 @@ export class ConfigOpts implements ConfigView {
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn, fn);
+    // The queue only orders the calls; each caller sees its own failure through `run`.
     this.#queue = run.catch(() => undefined);
     return run;
   }

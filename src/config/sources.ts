@@ -94,6 +94,7 @@ export async function listConfigDir(path: string): Promise<string[]> {
   const files: string[] = [];
   for (const name of names.filter((n) => n.endsWith('.conf') && !n.startsWith('.')).sort()) {
     const file = join(dir, name);
+    // Gone or unreadable between readdir and stat: not a file to read, like a directory.
     const st = await stat(file).catch(() => undefined);
     if (st?.isFile()) files.push(file);
   }

@@ -62,7 +62,7 @@ export class DeadlineQueue {
         }
         this.#arm();
       },
-      () => undefined,
+      () => undefined, // aborted: re-armed for an earlier deadline, or cleared
     );
   }
 }

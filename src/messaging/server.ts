@@ -1,5 +1,6 @@
 import {
   AlreadyRunningError,
+  errorMessage,
   InvalidRpcOption,
   InvalidRpcMessage,
   InvalidTarget,
@@ -274,7 +275,11 @@ export class RpcServer {
         await clock.sleep(t / 2, abort.signal);
         await m.heartbeat();
       }
-    })().catch(() => undefined);
+    })().catch((err: unknown) => {
+      // The usual end: the call finished and aborted the sleep.
+      if (!abort.signal.aborted)
+        this.#logger.debug({ err: errorMessage(err) }, 'Call-monitor heartbeats stopped early');
+    });
     return () => abort.abort();
   }
 }

@@ -149,6 +149,7 @@ export class ExactScheduler {
       // Only our own hook: a newer scheduler on the same tasks may have replaced it.
       if (table.onAdd === onAdd) table.onAdd = undefined;
     });
+    // An unobserved failure must not become an unhandledRejection; wait() still rejects.
     this.#done.catch(() => undefined);
   }
 

@@ -1,25 +1,16 @@
 import cluster, { type Worker } from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import {
-  type Clock,
   getLogger,
   InvalidWorkerCount,
   NotPrimaryProcess,
   ServiceFactoryRequired,
-  type Logger,
-  realClock,
 } from '../core/index.js';
+import { LauncherBase } from './launcher-base.js';
 import {
-  checkTimeout,
-  deferred,
-  EXIT_SIGINT,
-  installSignals,
-  keepAlive,
-  type Launcher,
   type LauncherConf,
   type LaunchOptions,
   PARENT_PID_ENV,
-  resolveTimeout,
   type ServiceFactory,
   WORKER_ENV,
 } from './launcher-common.js';
@@ -40,27 +31,17 @@ export const PARENT_CHECK_INTERVAL = 1;
  * SIGKILLs the workers and exits at once with 130. SIGHUP reloads the primary's configuration and
  * SIGTERMs the workers, which are respawned and so read the new configuration.
  */
-export class ProcessLauncher implements Launcher {
-  readonly #conf: LauncherConf | undefined;
+export class ProcessLauncher extends LauncherBase {
   readonly #workers: number;
-  readonly #log: Logger;
-  readonly #exit: (code: number) => void;
-  readonly #clock: Clock;
-  readonly #timeoutOption: number | undefined;
-  readonly #done = deferred<number>();
   readonly #slots: (Worker | undefined)[];
   readonly #slotOf = new Map<number, number>();
   readonly #abort = new AbortController();
-  readonly #releaseKeepAlive: () => void;
-  readonly #removeSignals: () => void;
   readonly #onExit = (worker: Worker, code: number, signal: string | null): void =>
     this.#childExited(worker, code, signal);
 
   #forkTimes: number[] = [];
   #running = true;
-  #finished = false;
   #spawning = false;
-  #sigintSeen = false;
   /** Some worker ended badly during the shutdown, or had to be SIGKILLed. */
   #unclean = false;
 
@@ -70,34 +51,18 @@ export class ProcessLauncher implements Launcher {
     workers: number,
     options: Omit<LaunchOptions, 'workers'> = {},
   ) {
-    if (!Number.isInteger(workers) || workers <= 0) {
-      throw new InvalidWorkerCount();
-    }
-    if (typeof factory !== 'function') {
-      throw new ServiceFactoryRequired();
-    }
-    if (!cluster.isPrimary) {
-      throw new NotPrimaryProcess();
-    }
-    checkTimeout(options.gracefulShutdownTimeout);
-    this.#conf = conf ?? undefined;
+    if (!Number.isInteger(workers) || workers <= 0) throw new InvalidWorkerCount();
+    if (typeof factory !== 'function') throw new ServiceFactoryRequired();
+    if (!cluster.isPrimary) throw new NotPrimaryProcess();
+    super(conf, options, {
+      stop: 'stopping children',
+      kill: 'killing children and exiting at once',
+      restart: 'restarting children',
+    });
     this.#workers = workers;
     this.#slots = new Array<Worker | undefined>(workers).fill(undefined);
-    this.#log = options.logger ?? getLogger('service.launcher');
-    this.#exit = options.exit ?? ((code: number) => process.exit(code));
-    this.#clock = options.clock ?? realClock;
-    this.#timeoutOption = options.gracefulShutdownTimeout;
-    this.#releaseKeepAlive = keepAlive();
     cluster.on('exit', this.#onExit);
-    this.#removeSignals =
-      options.signals === false
-        ? () => undefined
-        : installSignals(options.signalTarget ?? process, (sig) => this.#onSignal(sig));
     void this.#spawnMissing();
-  }
-
-  wait(): Promise<number> {
-    return this.#done.promise;
   }
 
   /** The live workers' pids, by index (undefined for an empty slot). */
@@ -111,12 +76,12 @@ export class ProcessLauncher implements Launcher {
 
   async restart(): Promise<void> {
     if (!this.#running) return;
-    if (this.#conf) {
+    if (this.conf) {
       try {
-        await this.#conf.reload();
-        this.#log.info('Configuration reloaded');
+        await this.conf.reload();
+        this.log.info('Configuration reloaded');
       } catch (err) {
-        this.#log.error({ err }, 'Error reloading configuration; keeping the old one');
+        this.log.error({ err }, 'Error reloading configuration; keeping the old one');
       }
     }
     if (!this.#running) return;
@@ -125,35 +90,16 @@ export class ProcessLauncher implements Launcher {
     this.#signalAll('SIGTERM');
   }
 
-  #onSignal(sig: NodeJS.Signals): void {
-    switch (sig) {
-      case 'SIGTERM':
-        if (this.#running) void this.#shutdown('Caught SIGTERM, stopping children');
-        else this.#log.info('Caught SIGTERM while stopping; already shutting down');
-        break;
-      case 'SIGINT':
-        if (!this.#running && this.#sigintSeen) {
-          this.#log.warn('Caught SIGINT again, killing children and exiting at once');
-          this.#signalAll('SIGKILL');
-          this.#finish(EXIT_SIGINT, true);
-        } else {
-          this.#sigintSeen = true;
-          void this.#shutdown(
-            'Caught SIGINT, stopping children (send SIGINT again to exit at once)',
-          );
-        }
-        break;
-      case 'SIGHUP':
-        if (this.#running) {
-          this.#log.info('Caught SIGHUP, reloading configuration and restarting children');
-          void this.restart();
-        } else {
-          this.#log.info('Caught SIGHUP while stopping; ignored');
-        }
-        break;
-      default:
-        break;
-    }
+  protected get stopping(): boolean {
+    return !this.#running;
+  }
+
+  protected beginShutdown(message: string): void {
+    void this.#shutdown(message);
+  }
+
+  protected killNow(): void {
+    this.#signalAll('SIGKILL');
   }
 
   async #spawnMissing(): Promise<void> {
@@ -169,7 +115,7 @@ export class ProcessLauncher implements Launcher {
         this.#fork(index);
       }
     } catch (err) {
-      this.#log.error({ err }, 'Error forking a child');
+      this.log.error({ err }, 'Error forking a child');
     } finally {
       this.#spawning = false;
     }
@@ -179,13 +125,14 @@ export class ProcessLauncher implements Launcher {
   async #throttle(): Promise<void> {
     const times = this.#forkTimes;
     if (times.length > this.#workers) {
-      if (this.#clock.now() - (times[0] as number) < this.#workers) {
-        this.#log.info('Forking too fast, sleeping');
-        await this.#clock.sleep(1, this.#abort.signal).catch(() => undefined);
+      if (this.clock.now() - (times[0] as number) < this.#workers) {
+        this.log.info('Forking too fast, sleeping');
+        // Rejects when the launcher stops: then there is nothing left to fork.
+        await this.clock.sleep(1, this.#abort.signal).catch(() => undefined);
       }
       times.shift();
     }
-    times.push(this.#clock.now());
+    times.push(this.clock.now());
   }
 
   #fork(index: number): void {
@@ -196,9 +143,9 @@ export class ProcessLauncher implements Launcher {
     this.#slots[index] = worker;
     this.#slotOf.set(worker.id, index);
     worker.on('error', (err: unknown) =>
-      this.#log.warn({ err, pid: worker.process.pid }, 'Child error'),
+      this.log.warn({ err, pid: worker.process.pid }, 'Child error'),
     );
-    this.#log.info({ index }, `Started child ${String(worker.process.pid)}`);
+    this.log.info({ index }, `Started child ${String(worker.process.pid)}`);
   }
 
   #childExited(worker: Worker, code: number, signal: string | null): void {
@@ -207,11 +154,11 @@ export class ProcessLauncher implements Launcher {
     this.#slotOf.delete(worker.id);
     if (this.#slots[index] === worker) this.#slots[index] = undefined;
     const pid = String(worker.process.pid);
-    const unexpected = this.#running && !this.#finished;
+    const unexpected = this.#running && !this.finished;
     const level = unexpected ? 'warn' : 'info';
-    if (signal) this.#log[level]({ index }, `Child ${pid} killed by signal ${signal}`);
-    else this.#log[level]({ index }, `Child ${pid} exited with status ${String(code)}`);
-    if (this.#finished) return;
+    if (signal) this.log[level]({ index }, `Child ${pid} killed by signal ${signal}`);
+    else this.log[level]({ index }, `Child ${pid} exited with status ${String(code)}`);
+    if (this.finished) return;
     if (this.#running) {
       void this.#spawnMissing();
       return;
@@ -224,35 +171,35 @@ export class ProcessLauncher implements Launcher {
   }
 
   #shutdown(message: string): Promise<number> {
-    if (!this.#running) return this.#done.promise;
+    if (!this.#running) return this.wait();
     this.#running = false;
     this.#abort.abort();
-    this.#log.info(message);
+    this.log.info(message);
     const live = this.#live();
     if (live.length === 0) {
       this.#finish(0);
-      return this.#done.promise;
+      return this.wait();
     }
-    this.#log.info(`Waiting on ${live.length} children to exit`);
+    this.log.info(`Waiting on ${live.length} children to exit`);
     this.#signalAll('SIGTERM');
-    const timeout = resolveTimeout(this.#timeoutOption, this.#conf);
+    const timeout = this.shutdownTimeout();
     if (timeout > 0) {
       const ended = new AbortController();
-      void this.#done.promise.then(() => ended.abort());
-      void this.#clock.sleep(timeout, ended.signal).then(
+      void this.wait().then(() => ended.abort());
+      void this.clock.sleep(timeout, ended.signal).then(
         () => {
-          if (this.#finished) return;
-          this.#log.error(
+          if (this.finished) return;
+          this.log.error(
             { timeout, remaining: this.#live().map((w) => w.process.pid) },
             'Graceful shutdown timeout exceeded, killing remaining children',
           );
           this.#unclean = true;
           this.#signalAll('SIGKILL');
         },
-        () => undefined,
+        () => undefined, // aborted: every child exited in time
       );
     }
-    return this.#done.promise;
+    return this.wait();
   }
 
   #live(): Worker[] {
@@ -265,22 +212,18 @@ export class ProcessLauncher implements Launcher {
         worker.process.kill(sig);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ESRCH') {
-          this.#log.warn({ err, pid: worker.process.pid }, `Could not send ${sig} to child`);
+          this.log.warn({ err, pid: worker.process.pid }, `Could not send ${sig} to child`);
         }
       }
     }
   }
 
   #finish(status: number, immediate = false): void {
-    if (this.#finished) return;
-    this.#finished = true;
+    if (this.finished) return;
     this.#running = false;
     this.#abort.abort();
-    this.#removeSignals();
     cluster.removeListener('exit', this.#onExit);
-    this.#releaseKeepAlive();
-    this.#done.resolve(status);
-    if (immediate) setImmediate(() => this.#exit(status));
+    this.finish(status, immediate);
   }
 }
 

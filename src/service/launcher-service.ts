@@ -1,15 +1,9 @@
-import { type Clock, getLogger, NotAServiceError, type Logger, realClock } from '../core/index.js';
+import { NotAServiceError } from '../core/index.js';
+import { LauncherBase } from './launcher-base.js';
 import {
-  checkTimeout,
-  deferred,
-  EXIT_SIGINT,
-  installSignals,
   isServiceBase,
-  keepAlive,
-  type Launcher,
   type LauncherConf,
   type LaunchOptions,
-  resolveTimeout,
   type ServiceFactory,
   withTimeout,
 } from './launcher-common.js';
@@ -32,18 +26,8 @@ type State = 'starting' | 'running' | 'restarting' | 'stopping' | 'done';
  * with the exit status: 0 after a clean stop, 1 after a failed start, a failed stop or a shutdown
  * that overran its timeout.
  */
-export class ServiceLauncher implements Launcher {
-  readonly #conf: LauncherConf | undefined;
+export class ServiceLauncher extends LauncherBase {
   readonly #source: ServiceBase | ServiceFactory;
-  readonly #log: Logger;
-  readonly #exit: (code: number) => void;
-  readonly #clock: Clock;
-  readonly #timeoutOption: number | undefined;
-  readonly #exitWhenDone: boolean;
-  readonly #done = deferred<number>();
-  readonly #releaseKeepAlive: () => void;
-  readonly #removeSignals: () => void;
-
   #service: ServiceBase | undefined;
   /** True between a successful start() and the stop()/wait() that ends it. */
   #serviceRunning = false;
@@ -52,34 +36,22 @@ export class ServiceLauncher implements Launcher {
   #chain: Promise<void>;
   /** A restart queued on the chain and not yet begun (SIGHUPs coalesce into it). */
   #queuedRestart: Promise<void> | undefined;
-  #sigintSeen = false;
 
   constructor(
     conf: LauncherConf | undefined | null,
     service: ServiceBase | ServiceFactory,
     options: ServiceLauncherOptions = {},
   ) {
-    checkTimeout(options.gracefulShutdownTimeout);
     if (typeof service !== 'function' && !isServiceBase(service)) {
       throw new NotAServiceError('Service must implement ServiceBase');
     }
-    this.#conf = conf ?? undefined;
+    super(conf, options, {
+      stop: 'stopping gracefully',
+      kill: 'instantaneous exiting',
+      restart: 'restarting the service',
+    });
     this.#source = service;
-    this.#log = options.logger ?? getLogger('service.launcher');
-    this.#exit = options.exit ?? ((code: number) => process.exit(code));
-    this.#clock = options.clock ?? realClock;
-    this.#timeoutOption = options.gracefulShutdownTimeout;
-    this.#exitWhenDone = options.exitWhenDone ?? false;
-    this.#releaseKeepAlive = keepAlive();
-    this.#removeSignals =
-      options.signals === false
-        ? () => undefined
-        : installSignals(options.signalTarget ?? process, (sig) => this.#onSignal(sig));
     this.#chain = this.#startService();
-  }
-
-  wait(): Promise<number> {
-    return this.#done.promise;
   }
 
   stop(): Promise<number> {
@@ -94,7 +66,7 @@ export class ServiceLauncher implements Launcher {
       return this.#restart();
     });
     this.#queuedRestart = run;
-    this.#chain = run.catch((err: unknown) => this.#log.error({ err }, 'Error restarting service'));
+    this.#chain = run.catch((err: unknown) => this.log.error({ err }, 'Error restarting service'));
     return run;
   }
 
@@ -105,60 +77,38 @@ export class ServiceLauncher implements Launcher {
    * @internal
    */
   shutdown(message: string, cleanStatus = 0): Promise<number> {
-    if (this.#state === 'stopping' || this.#state === 'done') return this.#done.promise;
+    if (this.#state === 'stopping' || this.#state === 'done') return this.wait();
     this.#state = 'stopping';
-    this.#log.info(message);
-    const timeout = resolveTimeout(this.#timeoutOption, this.#conf);
+    this.log.info(message);
+    const timeout = this.shutdownTimeout();
     // Waits for a start or restart in progress, then stops; all within the one timeout.
     const work = this.#chain.then(() => this.#stopAndWait());
-    void withTimeout(work, timeout, this.#clock).then((result) => {
+    void withTimeout(work, timeout, this.clock).then((result) => {
       if (result.ok) {
-        this.#log.info('Service stopped');
+        this.log.info('Service stopped');
         this.#finish(cleanStatus);
       } else if ('timedOut' in result) {
-        this.#log.error({ timeout }, 'Graceful shutdown timeout exceeded, instantaneous exiting');
+        this.log.error({ timeout }, 'Graceful shutdown timeout exceeded, instantaneous exiting');
         this.#killService();
         this.#finish(1, true);
       } else {
-        this.#log.error({ err: result.error }, 'Error stopping service');
+        this.log.error({ err: result.error }, 'Error stopping service');
         this.#finish(1);
       }
     });
-    return this.#done.promise;
+    return this.wait();
   }
 
-  #onSignal(sig: NodeJS.Signals): void {
-    switch (sig) {
-      case 'SIGTERM':
-        if (this.#state === 'stopping') {
-          this.#log.info('Caught SIGTERM while stopping; already shutting down');
-        } else {
-          void this.shutdown('Caught SIGTERM, stopping gracefully');
-        }
-        break;
-      case 'SIGINT':
-        if (this.#state === 'stopping' && this.#sigintSeen) {
-          this.#log.warn('Caught SIGINT again, instantaneous exiting');
-          this.#killService();
-          this.#finish(EXIT_SIGINT, true);
-        } else {
-          this.#sigintSeen = true;
-          void this.shutdown(
-            'Caught SIGINT, stopping gracefully (send SIGINT again to exit at once)',
-          );
-        }
-        break;
-      case 'SIGHUP':
-        if (this.#state === 'stopping' || this.#state === 'done') {
-          this.#log.info('Caught SIGHUP while stopping; ignored');
-        } else {
-          this.#log.info('Caught SIGHUP, reloading configuration and restarting the service');
-          void this.restart();
-        }
-        break;
-      default:
-        break;
-    }
+  protected get stopping(): boolean {
+    return this.#isStopping();
+  }
+
+  protected beginShutdown(message: string): void {
+    void this.shutdown(message);
+  }
+
+  protected killNow(): void {
+    this.#killService();
   }
 
   async #startService(): Promise<void> {
@@ -175,23 +125,23 @@ export class ServiceLauncher implements Launcher {
       return;
     }
     if (this.#state === 'starting') this.#state = 'running';
-    this.#log.info('Service started');
+    this.log.info('Service started');
   }
 
   /** Logs a failed start, stops what may have been started (bounded), and finishes with 1. */
   async #failStart(err: unknown): Promise<void> {
-    this.#log.error({ err }, 'Error starting service');
+    this.log.error({ err }, 'Error starting service');
     const service = this.#service;
     this.#serviceRunning = false;
     if (service && this.#state !== 'done') {
-      const timeout = resolveTimeout(this.#timeoutOption, this.#conf);
+      const timeout = this.shutdownTimeout();
       const cleanup = (async () => {
         await service.stop();
         await service.wait();
       })();
-      const result = await withTimeout(cleanup, timeout, this.#clock);
+      const result = await withTimeout(cleanup, timeout, this.clock);
       if (!result.ok) {
-        this.#log.warn(
+        this.log.warn(
           'error' in result ? { err: result.error } : { timeout },
           'Could not stop the service after its failed start',
         );
@@ -211,21 +161,21 @@ export class ServiceLauncher implements Launcher {
   async #restart(): Promise<void> {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     this.#state = 'restarting';
-    if (this.#conf) {
+    if (this.conf) {
       try {
-        await this.#conf.reload();
-        this.#log.info('Configuration reloaded');
+        await this.conf.reload();
+        this.log.info('Configuration reloaded');
       } catch (err) {
-        this.#log.error({ err }, 'Error reloading configuration; keeping the old one');
+        this.log.error({ err }, 'Error reloading configuration; keeping the old one');
       }
     }
     const service = this.#service;
     if (!service || this.#isStopping()) return;
-    const timeout = resolveTimeout(this.#timeoutOption, this.#conf);
-    const stopped = await withTimeout(this.#stopAndWait(), timeout, this.#clock);
+    const timeout = this.shutdownTimeout();
+    const stopped = await withTimeout(this.#stopAndWait(), timeout, this.clock);
     if (!stopped.ok) {
       if ('timedOut' in stopped) {
-        this.#log.error(
+        this.log.error(
           { timeout },
           'Graceful shutdown timeout exceeded during restart, instantaneous exiting',
         );
@@ -233,7 +183,7 @@ export class ServiceLauncher implements Launcher {
         this.#finish(1, true);
         return;
       }
-      this.#log.error({ err: stopped.error }, 'Error stopping service for restart');
+      this.log.error({ err: stopped.error }, 'Error stopping service for restart');
       this.#serviceRunning = false;
     }
     // A shutdown requested meanwhile runs next on the chain; do not start again for it.
@@ -247,7 +197,7 @@ export class ServiceLauncher implements Launcher {
       return;
     }
     if (this.#state === 'restarting') this.#state = 'running';
-    this.#log.info('Service restarted');
+    this.log.info('Service restarted');
   }
 
   #isStopping(): boolean {
@@ -260,21 +210,16 @@ export class ServiceLauncher implements Launcher {
     if (!service?.kill) return;
     try {
       void Promise.resolve(service.kill()).catch((err: unknown) =>
-        this.#log.warn({ err }, 'Error killing service'),
+        this.log.warn({ err }, 'Error killing service'),
       );
     } catch (err) {
-      this.#log.warn({ err }, 'Error killing service');
+      this.log.warn({ err }, 'Error killing service');
     }
   }
 
   #finish(status: number, immediate = false): void {
     if (this.#state === 'done') return;
     this.#state = 'done';
-    this.#removeSignals();
-    this.#releaseKeepAlive();
-    this.#done.resolve(status);
-    // The caller's `.then` on wait() runs first (microtasks); then exit for the cases that
-    // cannot rely on the caller.
-    if (immediate || this.#exitWhenDone) setImmediate(() => this.#exit(status));
+    this.finish(status, immediate);
   }
 }

@@ -331,7 +331,7 @@ export class Service implements ServiceBase {
       const abort = new AbortController();
       const started = clock.sleep(initialDelay, abort.signal).then(
         () => scheduler.start(),
-        () => undefined,
+        () => undefined, // stopped during the initial delay: the scheduler never starts
       );
       this.#periodic = {
         stop: () => {
@@ -409,9 +409,18 @@ export class Service implements ServiceBase {
     this.#state = 'stopping';
     this.#report?.stop();
     this.#periodic?.stop();
-    await this.#server?.stop().catch(() => undefined);
+    await this.#server
+      ?.stop()
+      .catch((err: unknown) =>
+        this.#log.debug({ err }, 'kill: the RPC server did not stop cleanly'),
+      );
     await this.#cleanupHost();
-    if (this.#ownsTransport) await this.#transport?.close().catch(() => undefined);
+    if (this.#ownsTransport)
+      await this.#transport
+        ?.close()
+        .catch((err: unknown) =>
+          this.#log.debug({ err }, 'kill: the transport did not close cleanly'),
+        );
     this.#finish();
   }
 

@@ -42,6 +42,7 @@ export async function openStore(
   try {
     await migrate(db, target.dialect, logger, shown);
   } catch (err) {
+    // The migration's error is the one to report; a failing close adds nothing to it.
     await db.destroy().catch(() => undefined);
     throw err;
   }
@@ -100,6 +101,7 @@ async function migrateSqlite(db: Kysely<ConductorDatabase>): Promise<MigrationRe
   try {
     outcome = await conductorMigrator(db, 'sqlite', true).migrateToLatest();
   } catch (err) {
+    // No transaction left to roll back (SQLite ends it on some errors): the error below stands.
     await sql`ROLLBACK`.execute(db).catch(() => undefined);
     throw err;
   }
