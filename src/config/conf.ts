@@ -1,13 +1,12 @@
 import {
   ConfigValidationError,
-  ConfigValueError,
   getLogger,
   type Logger,
   NoSuchOptError,
   NotStartedError,
 } from '../core/index.js';
 import { normalizeSection } from './ini.js';
-import { displayValue, maskValue, quoteRaw } from './mask.js';
+import { displayValue, maskValue } from './mask.js';
 import {
   cliLayer,
   envLayer,
@@ -18,6 +17,15 @@ import {
   splitCliKey,
 } from './sources.js';
 import { OptionRegistry, type OptionSource } from './registry.js';
+import {
+  defaultResolved,
+  describeResolved,
+  rangeProblem,
+  type Resolved,
+  resolveOption,
+  warnUnknownInEnv,
+  warnUnknownInFile,
+} from './resolve.js';
 import { normalizeSpec, optKey } from './spec.js';
 import type {
   ConfigChange,
@@ -28,18 +36,7 @@ import type {
   NormalizedSpec,
   OptionValue,
 } from './types.js';
-import { convert, expected, inRange, sameValue } from './values.js';
-
-/** A value with its origin. */
-interface Resolved {
-  readonly value: OptionValue;
-  readonly source: string;
-  readonly location: string;
-  /** Section and key as written where the value came from (a deprecated name, perhaps). */
-  readonly section: string;
-  readonly key: string;
-  readonly raw?: string;
-}
+import { sameValue } from './values.js';
 
 /** The result of reading every source once. */
 interface State {
@@ -57,9 +54,6 @@ export interface ConfigOptsOptions {
 }
 
 const byCodeUnit = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-const INLINE_COMMENT_HINT =
-  " (a '#' or ';' after a value is part of the value: comments go on their own line)";
 
 /**
  * The option registry and its values (oslo.config's `ConfigOpts`).
@@ -110,7 +104,7 @@ export class ConfigOpts implements ConfigView {
     const resolved = new Map<string, Resolved>();
     const problems: string[] = [];
     for (const [key, spec] of prepared.fresh) {
-      const r = this.#resolve(spec, this.#state.layers);
+      const r = resolveOption(spec, this.#state.layers, this.#logger);
       resolved.set(key, r);
       const problem = rangeProblem(spec, r);
       if (problem) problems.push(problem);
@@ -176,7 +170,7 @@ export class ConfigOpts implements ConfigView {
   }
 
   describe(section: string, name: string): string {
-    return describe(this.#lookup(this.#state, section, name));
+    return describeResolved(this.#lookup(this.#state, section, name));
   }
 
   /**
@@ -359,7 +353,7 @@ export class ConfigOpts implements ConfigView {
       get: <T>(section: string, name: string) =>
         this.#lookup(state, section, name).resolved.value as T,
       source: (section, name) => this.#lookup(state, section, name).resolved.source,
-      describe: (section, name) => describe(this.#lookup(state, section, name)),
+      describe: (section, name) => describeResolved(this.#lookup(state, section, name)),
     };
   }
 
@@ -384,98 +378,13 @@ export class ConfigOpts implements ConfigView {
         files.push(await readConfigFile(file));
     }
     const env = envLayer(options.env ?? process.env);
-    for (const layer of files) this.#warnUnknownInFile(layer);
-    this.#warnUnknownInEnv(env.names);
+    for (const layer of files) warnUnknownInFile(this.#registry, layer, this.#logger);
+    warnUnknownInEnv(this.#registry, env.names, this.#logger);
     const layers: Layer[] = [...files, env, cli];
     const values = new Map<string, Resolved>();
     for (const [key, spec] of this.#registry.entries())
-      values.set(key, this.#resolve(spec, layers));
+      values.set(key, resolveOption(spec, layers, this.#logger));
     return { layers, files: files.map((l) => l.file), values };
-  }
-
-  /** The value of the highest source that sets the option (or one of its deprecated names). */
-  #resolve(spec: NormalizedSpec, layers: readonly Layer[]): Resolved {
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const layer = layers[i] as Layer;
-      let entry = layer.lookup(spec.section, spec.name);
-      if (!entry) {
-        for (const dep of spec.deprecatedNames) {
-          entry = layer.lookup(dep.section, dep.name);
-          if (entry) {
-            this.#logger.warn(
-              { location: entry.location, deprecated: `${dep.section}.${dep.name}` },
-              `Option "${dep.name}" from group "${dep.section}" is deprecated. Use option "${spec.name}" from group "${spec.section}" (${entry.location}).`,
-            );
-            break;
-          }
-        }
-      }
-      if (!entry) continue;
-      const converted = convert(spec, entry.raw);
-      if (!converted.ok) {
-        const hint = !spec.secret && /\s[#;]/.test(entry.raw) ? INLINE_COMMENT_HINT : '';
-        throw new ConfigValueError(
-          entry.location,
-          entry.section,
-          entry.key,
-          `expected ${expected(spec)}, got ${quoteRaw(spec, entry.raw)}${hint}`,
-        );
-      }
-      return {
-        value: converted.value,
-        source: entry.source,
-        location: entry.location,
-        section: entry.section,
-        key: entry.key,
-        raw: entry.raw,
-      };
-    }
-    return defaultResolved(spec);
-  }
-
-  #warnUnknownInFile(layer: FileLayer): void {
-    const { file, parsed } = layer;
-    for (const [section, entries] of parsed.sections) {
-      if (!this.#registry.knownSection(section)) {
-        const hint =
-          section.toUpperCase() === 'DEFAULT'
-            ? '; did you mean [DEFAULT]? It is case-sensitive'
-            : '';
-        this.#logger.warn(
-          { file, section },
-          `Unknown section [${section}] in ${file} (ignored${hint})`,
-        );
-        continue;
-      }
-      for (const [key, entry] of entries) {
-        if (this.#registry.known(section, key)) continue;
-        // A key with spaces or odd characters is most likely a malformed line (`password hunter2:x`
-        // splits at the colon): do not quote it.
-        const shown = /^[A-Za-z0-9_.-]+$/.test(key) ? key : '<not an option name>';
-        this.#logger.warn(
-          { file, line: entry.line, section, option: shown },
-          `Unknown option [${section}] ${shown} in ${file}:${entry.line} (ignored)`,
-        );
-      }
-    }
-    for (const d of parsed.duplicates) {
-      this.#logger.warn(
-        { file, section: d.section, option: d.key },
-        `[${d.section}] ${d.key} is set more than once in ${file} (lines ${d.firstLine} and ${d.lastLine}); the last one wins`,
-      );
-    }
-  }
-
-  #warnUnknownInEnv(names: readonly string[]): void {
-    if (names.length === 0) return;
-    const known = this.#registry.envNames();
-    for (const name of names) {
-      if (known.has(name)) continue;
-      this.#logger.warn(
-        { variable: name },
-        `Environment variable ${name} matches no registered option (ignored)`,
-      );
-    }
   }
 
   /** Maps a command-line key to a registered option or deprecated name (`-` may stand for `_`). */
@@ -486,33 +395,6 @@ export class ConfigOpts implements ConfigView {
     if (this.#registry.known(section, underscored)) return { section, name: underscored };
     throw new NoSuchOptError(section, name, `command-line option '${key}'`);
   }
-}
-
-function defaultResolved(spec: NormalizedSpec): Resolved {
-  return {
-    value: spec.default,
-    source: 'default',
-    location: 'default',
-    section: spec.section,
-    key: spec.name,
-  };
-}
-
-function rangeProblem(spec: NormalizedSpec, r: Resolved): string | undefined {
-  if (inRange(spec, r.value)) return undefined;
-  const got = r.raw !== undefined ? quoteRaw(spec, r.raw) : `'${displayValue(spec, r.value)}'`;
-  return `${r.location} [${r.section}] ${r.key}: expected ${expected(spec)}, got ${got}`;
-}
-
-function describe({ spec, resolved }: { spec: NormalizedSpec; resolved: Resolved }): string {
-  const shown = spec.secret ? displayValue(spec, resolved.value) : showValue(resolved.value);
-  return `[${spec.section}] ${spec.name} = ${shown} (from ${resolved.location})`;
-}
-
-function showValue(v: unknown): string {
-  if (v === undefined) return '<unset>';
-  if (Array.isArray(v)) return `[${v.join(', ')}]`;
-  return String(v);
 }
 
 /**

@@ -30,7 +30,10 @@ export interface RunServiceOptions {
   readonly managerName?: string;
   /** Name of the program in logs and heartbeats. Default `conductor`. */
   readonly binary?: string;
-  /** The root of the runner's loggers (`module` `runner` and `ops`). Default the root logger. */
+  /**
+   * The root of the loggers of the runner, its launcher and its ops endpoint (`module` `runner`,
+   * `service.launcher`, `ops`). Default the root logger.
+   */
   readonly logger?: Logger;
   /** Called for the exits a launcher cannot leave to its caller. Default `process.exit`. */
   readonly exit?: (code: number) => void;
@@ -87,6 +90,7 @@ export async function runService(options: RunServiceOptions): Promise<number> {
     });
   const launcher = launch(conf, factory, {
     workers,
+    logger: root.child({ module: 'service.launcher' }),
     ...(options.exit ? { exit: options.exit } : {}),
     ...(options.signalTarget ? { signalTarget: options.signalTarget } : {}),
   });

@@ -1,13 +1,12 @@
 import {
   AlreadyRunningError,
   type Clock,
-  getAdminContext,
   getLogger,
   HealthCheckError,
   type Logger,
   realClock,
 } from '../core/index.js';
-import { DynamicLoopingCall, FixedIntervalLoopingCall } from '../looping/index.js';
+import { FixedIntervalLoopingCall } from '../looping/index.js';
 import {
   getRpcServer,
   getRpcTransport,
@@ -16,7 +15,7 @@ import {
   type Transport,
   type TransportOptions,
 } from '../messaging/index.js';
-import { ExactScheduler, type TaskRunEvent } from '../periodic/index.js';
+import type { TaskRunEvent } from '../periodic/index.js';
 import { importClass } from './import-class.js';
 import {
   assertManagerClass,
@@ -26,6 +25,7 @@ import {
   type ManagerOptions,
 } from './manager.js';
 import { type PeriodicMode, resolveServiceOptions, type ServiceTimings } from './options.js';
+import { type PeriodicTimer, startPeriodicTimer } from './periodic-timer.js';
 import type { ServiceBase } from './service-base.js';
 
 /** Options of {@link Service.create}; unset ones take the original's defaults. */
@@ -104,11 +104,6 @@ function chain<E>(
 
 type State = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-interface PeriodicDriver {
-  stop(): void;
-  wait(): Promise<unknown>;
-}
-
 /**
  * Tacker's `Service`: a manager behind an RPC server on `topic` (shared queue, `topic.host` and
  * fanout), a report timer and a periodic timer. `start()` runs in the original's order: `initHost`,
@@ -134,8 +129,7 @@ export class Service implements ServiceBase {
   #ownsTransport = false;
   #server: RpcServer | undefined;
   #report: FixedIntervalLoopingCall | undefined;
-  #periodic: PeriodicDriver | undefined;
-  #scheduler: ExactScheduler | undefined;
+  #periodic: PeriodicTimer | undefined;
   #lastReportAt: number | undefined;
   #stopped: Promise<void> = Promise.resolve();
   #resolveStopped: (() => void) | undefined;
@@ -205,8 +199,9 @@ export class Service implements ServiceBase {
    */
   tasks(): ServiceTaskInfo[] {
     const due = new Map<string, number>();
-    if (this.#scheduler?.running) {
-      for (const row of this.#scheduler.schedule()) due.set(row.name, row.nextDue);
+    const scheduler = this.#periodic?.scheduler;
+    if (scheduler?.running) {
+      for (const row of scheduler.schedule()) due.set(row.name, row.nextDue);
     }
     return this.manager.periodicTaskInfo().map((t) => ({
       name: t.name,
@@ -318,61 +313,15 @@ export class Service implements ServiceBase {
   #startPeriodic(): void {
     if (!this.periodicInterval) return;
     const fuzzy = Math.floor(this.periodicFuzzyDelay);
-    const initialDelay = fuzzy > 0 ? Math.floor(this.#random() * (fuzzy + 1)) : 0;
-    const clock = this.#clock;
-    const log = this.#log;
-    if (this.periodicMode === 'exact') {
-      const scheduler = new ExactScheduler(this.manager, {
-        clock,
-        context: getAdminContext,
-        logger: log,
-      });
-      this.#scheduler = scheduler;
-      const abort = new AbortController();
-      const started = clock.sleep(initialDelay, abort.signal).then(
-        () => scheduler.start(),
-        () => undefined, // stopped during the initial delay: the scheduler never starts
-      );
-      this.#periodic = {
-        stop: () => {
-          abort.abort();
-          scheduler.stop();
-        },
-        wait: async () => {
-          await started;
-          scheduler.stop(); // in case start() raced the stop
-          await scheduler.wait();
-        },
-      };
-    } else if (this.periodicMode === 'fixed') {
-      // The original's tick. Unlike Tacker (stop_on_exception left True), an escaping error never
-      // ends the timer.
-      const tick = new FixedIntervalLoopingCall(
-        () => this.manager.periodicTasks(getAdminContext()),
-        {
-          clock,
-          logger: log,
-          name: 'periodicTasks',
-        },
-      );
-      void tick.start({ interval: this.periodicInterval, initialDelay, stopOnException: false });
-      this.#periodic = tick;
-    } else {
-      const max = this.periodicIntervalMax;
-      const loop = new DynamicLoopingCall(
-        async () => {
-          try {
-            return await this.manager.runPeriodicTasks(getAdminContext());
-          } catch (err) {
-            log.error({ err }, 'Periodic tasks failed; trying again after the maximum interval');
-            return max;
-          }
-        },
-        { clock, logger: log, name: 'runPeriodicTasks' },
-      );
-      void loop.start({ initialDelay, periodicIntervalMax: max });
-      this.#periodic = loop;
-    }
+    this.#periodic = startPeriodicTimer({
+      manager: this.manager,
+      mode: this.periodicMode,
+      interval: this.periodicInterval,
+      intervalMax: this.periodicIntervalMax,
+      initialDelay: fuzzy > 0 ? Math.floor(this.#random() * (fuzzy + 1)) : 0,
+      clock: this.#clock,
+      logger: this.#log,
+    });
   }
 
   /**
@@ -445,7 +394,6 @@ export class Service implements ServiceBase {
     this.#server = undefined;
     this.#report = undefined;
     this.#periodic = undefined;
-    this.#scheduler = undefined;
     if (this.#ownsTransport) this.#transport = undefined;
     this.#state = 'stopped';
     this.#resolveStopped?.();
