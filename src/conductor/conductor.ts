@@ -6,7 +6,7 @@ import { type ConductorStore, openStore, type VimStatus } from './db/index.js';
 
 import { VimMonitor, type VimMonitorReport } from './monitor.js';
 import { InvalidRpcArgumentError, StoreNotOpenError } from './errors.js';
-import { conductorOptions, vimMonitorConfig } from './options.js';
+import { conductorOptionSets, vimMonitorConfig, vimMonitorOptions } from './options.js';
 
 /** Options of the {@link Conductor} (what `Service.create` passes, plus these). */
 export interface ConductorOptions extends ManagerOptions {
@@ -28,7 +28,7 @@ export interface UpdateVimArgs {
 
 /** The conductor's configuration with its own options registered. */
 export function conductorConfig(conf: ConfigOpts = createConfig()): ConfigOpts {
-  return conf.register(conductorOptions);
+  return conf.register(conductorOptionSets);
 }
 
 /**
@@ -41,6 +41,9 @@ export function conductorConfig(conf: ConfigOpts = createConfig()): ConfigOpts {
  * task method is private by name.
  */
 export class Conductor extends Manager {
+  /** `[DEFAULT] service_down_time`, `[database]`, `[vim_monitor]`: registered by whoever runs it. */
+  static override readonly configOptions = conductorOptionSets;
+
   readonly conf: ConfigOpts;
   readonly #ownsStore: boolean;
   #store: ConductorStore | undefined;
@@ -128,7 +131,11 @@ export class Conductor extends Manager {
    * applies each status change through `update_vim`'s code path. Probe failures are UNREACHABLE,
    * never errors.
    */
-  @periodicTask({ name: 'vim_monitor', spacing: 30, runImmediately: true })
+  @periodicTask({
+    name: 'vim_monitor',
+    spacing: vimMonitorOptions.defaults.interval,
+    runImmediately: true,
+  })
   async _monitorVims(_ctx: RequestContext): Promise<VimMonitorReport> {
     return this.#monitor.run(this.store, (id, status) =>
       this.store.updateVimStatus(id, status, this.#now()),

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { InvalidServiceOption, type Clock, type Logger } from '../core/index.js';
+import { SERVICE_DEFAULTS } from './options.js';
 import type { ServiceBase } from './service-base.js';
 
 /**
@@ -63,8 +64,8 @@ export const PARENT_PID_ENV = 'CONDUCTOR_LAUNCHER_PARENT_PID';
 
 /** Exit status after a second SIGINT (128 + SIGINT). */
 export const EXIT_SIGINT = 130;
-/** Default `graceful_shutdown_timeout` (seconds). */
-export const DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = 60;
+/** Default `graceful_shutdown_timeout` (seconds), the option's. */
+export const DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT = SERVICE_DEFAULTS.graceful_shutdown_timeout;
 
 /** True in a worker process forked by a {@link ProcessLauncher}. */
 export function isWorkerProcess(): boolean {
