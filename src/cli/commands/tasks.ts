@@ -4,7 +4,9 @@ import type { PeriodicTaskInfo } from '../../periodic/index.js';
 import { json, table } from '../format.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
 import { UsageError } from '../io.js';
+import type { ManagerClass } from '../../service/index.js';
 import { DEFAULT_MANAGER, loadManagerClass } from '../manager.js';
+import { commandOptions } from '../options.js';
 
 interface TasksClass {
   new (options: Record<string, unknown>): { periodicTaskInfo(): PeriodicTaskInfo[] };
@@ -78,8 +80,15 @@ Examples:
   $ conductor tasks --manager my-package/managers#VimMonitor --format json`,
     )
     .action(async (opts: { manager?: string; format: 'table' | 'json' }, cmd: Command) => {
-      const { conf } = await prepare(cmd, ctx, { logFd: 2, defaultLevel: 'warn' });
-      const cls = await loadManagerClass(opts.manager, ctx.io.cwd);
+      let cls: unknown;
+      const { conf } = await prepare(cmd, ctx, {
+        logFd: 2,
+        defaultLevel: 'warn',
+        options: async () => {
+          cls = await loadManagerClass(opts.manager, ctx.io.cwd);
+          return commandOptions(cls as Pick<ManagerClass, 'configOptions'>);
+        },
+      });
       const rows = listTasks(cls, {
         host: conf.getDefault<string>('host'),
         runExternalPeriodicTasks: conf.getDefault<boolean>('run_external_periodic_tasks'),
