@@ -8,7 +8,9 @@
  *
  * While it runs, `curl -s 127.0.0.1:9411/tasks` shows its task. With
  * `CONDUCTOR_DEFAULT__TRANSPORT_URL=rabbit://guest:guest@127.0.0.1:5672/` it also answers
- * `conductor rpc call --topic GREETER --transport-url rabbit://guest:guest@127.0.0.1:5672/ greeting who=you`.
+ * `conductor rpc call --set control_exchange=openstack --topic GREETER --transport-url
+ * rabbit://guest:guest@127.0.0.1:5672/ greeting who=you` (the exchange: oslo's default here, Tacker's
+ * `tacker` is the `conductor` command's).
  */
 import { defineOptions, opt } from 'conductor-ts/config';
 import { getLogger, type RequestContext } from 'conductor-ts/core';
