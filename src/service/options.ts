@@ -111,6 +111,13 @@ export interface ServiceTimingOptions {
   periodicIntervalMax?: number;
 }
 
+/** The code names of the service's times, with the options whose ranges they share. */
+const SECONDS = [
+  ['reportInterval', 'report_interval'],
+  ['periodicInterval', 'periodic_interval'],
+  ['periodicFuzzyDelay', 'periodic_fuzzy_delay'],
+] as const;
+
 /**
  * Checks the options `Service.create` takes in code and fills in the defaults of
  * {@link serviceOptions}; throws `InvalidServiceOption` naming the first bad one. Times may be
@@ -119,10 +126,13 @@ export interface ServiceTimingOptions {
 export function resolveServiceOptions(o: ServiceTimingOptions): ServiceTimings {
   if (typeof o.topic !== 'string' || o.topic === '')
     throw new InvalidServiceOption('topic must be a non-empty string');
-  for (const k of ['reportInterval', 'periodicInterval', 'periodicFuzzyDelay'] as const) {
+  for (const [k, option] of SECONDS) {
     const v = o[k];
-    if (v !== undefined && !(typeof v === 'number' && v >= 0 && Number.isFinite(v))) {
-      throw new InvalidServiceOption(`${k} must be a number of seconds >= 0, got ${String(v)}`);
+    const min = serviceOptions.specs.find((s) => s.name === option)?.min ?? 0;
+    if (v !== undefined && !(typeof v === 'number' && v >= min && Number.isFinite(v))) {
+      throw new InvalidServiceOption(
+        `${k} must be a number of seconds >= ${min}, got ${String(v)}`,
+      );
     }
   }
   if (o.periodicIntervalMax !== undefined && !(o.periodicIntervalMax > 0)) {
