@@ -1,9 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { basename } from 'node:path';
-import { type ChannelModel, connect, credentials } from 'amqplib';
-import { type Clock, type Logger, MessageDeliveryFailure } from '../../../core/index.js';
+import type { ChannelModel } from 'amqplib';
+import {
+  type Clock,
+  errorMessage,
+  type Logger,
+  MessageDeliveryFailure,
+  toError,
+} from '../../../core/index.js';
+import { openConnection } from './open.js';
 import type { RabbitOptions } from './options.js';
-import { errorText, Notifier, pause, waitChange } from './util.js';
+import { Notifier, pause, waitChange, withTimeout } from './util.js';
 
 /** One broker address with its credentials. */
 export interface BrokerEndpoint {
@@ -21,17 +26,17 @@ export interface ConnectionConfig {
   /** TLS socket options (ca, cert, key, rejectUnauthorized), or undefined for plain AMQP. */
   readonly tls: Readonly<Record<string, unknown>> | undefined;
   readonly logger: Logger;
+  /** Every pause, back-off and timeout of the driver runs on it. */
   readonly clock: Clock;
 }
 
 /** Called on every new connection, before it counts as ready: open channels, declare, consume. */
 export type SetupFn = (conn: ChannelModel) => Promise<void>;
 
-/** `<argv[1] basename>:<pid>:<uuid4>`, the connection name oslo.messaging sends. */
-export function connectionName(): string {
-  const script = process.argv[1] ? basename(process.argv[1]) : 'node';
-  return `${script}:${process.pid}:${randomUUID()}`;
-}
+/** Seconds a connection's close (or the wait for its `close` event) may take. */
+const CLOSE_TIMEOUT = 5;
+/** Seconds {@link ManagedConnection.close} waits for the loop to end. */
+const STOP_TIMEOUT = 1;
 
 /**
  * Delay before reconnection attempt number `failures` (1-based), kombu style: starts at
@@ -43,15 +48,22 @@ export function retryDelay(o: RabbitOptions, failures: number): number {
   return Math.min(d, o.rabbit_interval_max);
 }
 
+/** How the set-up of a new connection ended. */
+type SetUpOutcome = 'ready' | 'failed' | 'fatal';
+
 /**
  * One AMQP connection kept open: connects (hosts round-robin), runs `setup` on every new
  * connection, and after a loss reconnects with back-off and runs `setup` again, so that channels,
  * declarations and consumers are restored. With `failFast`, a failing first `setup` (e.g. a
  * declaration the broker refuses) is fatal instead of retried.
+ *
+ * Pauses: `kombu_reconnect_delay` after a loss, then {@link retryDelay} after each failed attempt
+ * (connect or set-up), all on the config's clock.
  */
 export class ManagedConnection {
   readonly name: string;
   readonly #config: ConnectionConfig;
+  readonly #clock: Clock;
   readonly #setup: SetupFn;
   readonly #failFast: boolean;
   readonly #log: Logger;
@@ -69,6 +81,7 @@ export class ManagedConnection {
   constructor(name: string, config: ConnectionConfig, setup: SetupFn, failFast = false) {
     this.name = name;
     this.#config = config;
+    this.#clock = config.clock;
     this.#setup = setup;
     this.#failFast = failFast;
     this.#log = config.logger;
@@ -96,7 +109,7 @@ export class ManagedConnection {
       this.#loop = this.#run(first)
         .catch((err: unknown) =>
           this.#log.error(
-            { connection: this.name, err: errorText(err) },
+            { connection: this.name, err: errorMessage(err) },
             'AMQP connection loop failed',
           ),
         )
@@ -117,7 +130,7 @@ export class ManagedConnection {
       if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
       const conn = this.connection;
       if (conn) return conn;
-      if (!(await waitChange(this.#changed, this.#config.clock, deadline))) {
+      if (!(await waitChange(this.#changed, this.#clock, deadline))) {
         if (this.connection) continue;
         throw new MessageDeliveryFailure(
           `Could not ${what}: no connection to the AMQP server (${this.#hosts()}) in time`,
@@ -131,7 +144,14 @@ export class ManagedConnection {
     const conn = this.#conn;
     if (!conn || this.#closed) return;
     this.#log.warn({ connection: this.name, reason }, 'Resetting the AMQP connection');
-    conn.close().catch(() => undefined);
+    conn
+      .close()
+      .catch((err: unknown) =>
+        this.#log.debug(
+          { connection: this.name, err: errorMessage(err) },
+          'Could not close the AMQP connection being reset (it is closing already)',
+        ),
+      );
   }
 
   /** Closes the connection and stops reconnecting. */
@@ -142,16 +162,26 @@ export class ManagedConnection {
     this.#stop.abort();
     this.#changed.notify();
     const conn = this.#conn;
-    if (conn) await withTimeout(conn.close(), 5).catch(() => undefined);
+    if (conn) await this.#closeConnection(conn);
     // A connection attempt in progress may take up to rabbit_connect_timeout; the loop closes
     // what it gets, no need to wait for it.
-    if (this.#loop) await Promise.race([this.#loop, pause(1)]);
+    if (this.#loop) {
+      await withTimeout(this.#loop, STOP_TIMEOUT, this.#clock, 'Stopping the AMQP connection loop')
+        // The loop never rejects (start() catches): this is the timeout, logged, not waited out.
+        .catch((err: unknown) =>
+          this.#log.debug(
+            { connection: this.name, err: errorMessage(err) },
+            'Not waiting for a connection attempt in progress (it closes what it gets)',
+          ),
+        );
+    }
   }
 
   #hosts(): string {
     return this.#config.endpoints.map((e) => `${e.hostname}:${e.port}`).join(',');
   }
 
+  /** Connect, set up, serve until lost; back off after a failure or a loss; until closed. */
   async #run(firstAttemptDone: () => void): Promise<void> {
     const o = this.#config.options;
     let failures = 0;
@@ -160,78 +190,31 @@ export class ManagedConnection {
         this.#hostIndex++ % this.#config.endpoints.length
       ] as BrokerEndpoint;
       const where = `${endpoint.hostname}:${endpoint.port}`;
-      let conn: ChannelModel;
-      try {
-        conn = await this.#open(endpoint);
-        coalesceWrites(conn);
-      } catch (err) {
+      // The pause after this attempt, should it fail.
+      const delay = retryDelay(o, failures + 1);
+      const conn = await this.#connect(endpoint, where, delay);
+      if (conn === undefined) {
         failures++;
-        const delay = retryDelay(o, failures);
-        this.#log.error(
-          {
-            connection: this.name,
-            host: where,
-            vhost: this.#config.virtualHost,
-            err: errorText(err),
-          },
-          `AMQP server on ${where} is unreachable: ${errorText(err)}. Trying again in ${delay} seconds.`,
-        );
         firstAttemptDone();
-        await pause(delay, this.#stop.signal);
+        await this.#backOff(delay);
         continue;
       }
       if (this.#closed) {
-        await withTimeout(conn.close(), 5).catch(() => undefined);
+        await this.#closeConnection(conn);
         break;
       }
       const lost = new Promise<unknown>((resolve) => conn.once('close', resolve));
-      conn.on('error', (err: unknown) =>
-        this.#log.warn(
-          { connection: this.name, host: where, err: errorText(err) },
-          'AMQP connection error',
-        ),
-      );
-      conn.on('blocked', (reason: unknown) =>
-        this.#log.warn(
-          { connection: this.name, host: where, reason },
-          'The broker blocked the connection',
-        ),
-      );
-      conn.on('unblocked', () =>
-        this.#log.info(
-          { connection: this.name, host: where },
-          'The broker unblocked the connection',
-        ),
-      );
-      this.#conn = conn;
-      try {
-        await this.#setup(conn);
-      } catch (err) {
-        if (this.#failFast && !this.#everReady && !this.#closed) {
-          this.#fatal = err instanceof Error ? err : new Error(String(err));
-          this.#closed = true;
-          this.#conn = undefined;
-          await withTimeout(conn.close(), 5).catch(() => undefined);
-          this.#changed.notify();
-          return;
-        }
+      this.#watch(conn, where);
+      const outcome = await this.#setUp(conn, lost, where, delay);
+      if (outcome === 'fatal') return;
+      if (outcome === 'failed') {
         failures++;
-        const delay = retryDelay(o, failures);
-        if (!this.#closed) {
-          this.#log.error(
-            { connection: this.name, host: where, err: errorText(err) },
-            `Setting up the AMQP connection to ${where} failed: ${errorText(err)}. Trying again in ${delay} seconds.`,
-          );
-        }
-        await withTimeout(conn.close(), 5).catch(() => undefined);
-        await withTimeout(lost, 5).catch(() => undefined);
-        this.#conn = undefined;
         firstAttemptDone();
-        await pause(delay, this.#stop.signal);
+        await this.#backOff(delay);
         continue;
       }
       if (this.#closed) {
-        await withTimeout(conn.close(), 5).catch(() => undefined);
+        await this.#closeConnection(conn);
         break;
       }
       failures = 0;
@@ -243,106 +226,124 @@ export class ManagedConnection {
       );
       this.#changed.notify();
       firstAttemptDone();
-      const reason = await lost;
-      this.#ready = false;
-      this.#conn = undefined;
-      this.#changed.notify();
+      await this.#serve(lost, where);
       if (this.#closed) break;
-      const delay = o.kombu_reconnect_delay;
+      await this.#backOff(o.kombu_reconnect_delay);
+    }
+  }
+
+  /** Opens a connection to `endpoint`; a failure is logged (with the pause to come), not thrown. */
+  async #connect(
+    endpoint: BrokerEndpoint,
+    where: string,
+    delay: number,
+  ): Promise<ChannelModel | undefined> {
+    try {
+      return await openConnection(this.#config, endpoint);
+    } catch (err) {
       this.#log.error(
         {
           connection: this.name,
           host: where,
-          err: reason === undefined ? undefined : errorText(reason),
+          vhost: this.#config.virtualHost,
+          err: errorMessage(err),
         },
-        `Connection to AMQP server on ${where} lost${reason === undefined ? '' : `: ${errorText(reason)}`}. Reconnecting in ${delay} seconds.`,
+        `AMQP server on ${where} is unreachable: ${errorMessage(err)}. Trying again in ${delay} seconds.`,
       );
-      await pause(delay, this.#stop.signal);
+      return undefined;
     }
   }
 
-  #open(e: BrokerEndpoint): Promise<ChannelModel> {
-    const { options: o, tls } = this.#config;
-    const cred =
-      o.rabbit_login_method === 'EXTERNAL'
-        ? credentials.external()
-        : o.rabbit_login_method === 'PLAIN'
-          ? credentials.plain(e.username, e.password)
-          : credentials.amqplain(e.username, e.password);
-    return connect(
-      {
-        protocol: tls ? 'amqps' : 'amqp',
-        hostname: e.hostname,
-        port: e.port,
-        // The login goes through `credentials` below.
-        locale: 'en_US',
-        frameMax: 131072,
-        heartbeat: o.heartbeat_timeout_threshold,
-        // amqplib unescapes the vhost once.
-        vhost: encodeURIComponent(this.#config.virtualHost),
-      },
-      {
-        ...(tls ?? {}),
-        servername: e.hostname,
-        credentials: cred,
-        noDelay: true,
-        timeout: o.rabbit_connect_timeout * 1000,
-        clientProperties: { product: 'conductor-ts', connection_name: connectionName() },
-      },
+  /**
+   * Runs the owner's set-up on `conn` (`lost`: its close). A failure closes it ('failed', retried
+   * after `delay`) or, on a fail-fast connection never ready before, this for good ('fatal').
+   */
+  async #setUp(
+    conn: ChannelModel,
+    lost: Promise<unknown>,
+    where: string,
+    delay: number,
+  ): Promise<SetUpOutcome> {
+    this.#conn = conn;
+    try {
+      await this.#setup(conn);
+      return 'ready';
+    } catch (err) {
+      if (this.#failFast && !this.#everReady && !this.#closed) {
+        this.#fatal = toError(err);
+        this.#closed = true;
+        this.#conn = undefined;
+        await this.#closeConnection(conn);
+        this.#changed.notify();
+        return 'fatal';
+      }
+      if (!this.#closed) {
+        this.#log.error(
+          { connection: this.name, host: where, err: errorMessage(err) },
+          `Setting up the AMQP connection to ${where} failed: ${errorMessage(err)}. Trying again in ${delay} seconds.`,
+        );
+      }
+      await this.#closeConnection(conn);
+      await withTimeout(
+        lost,
+        CLOSE_TIMEOUT,
+        this.#clock,
+        'Waiting for the AMQP connection to close',
+      )
+        // Its socket is gone either way: the next attempt opens a new one.
+        .catch(() => undefined);
+      this.#conn = undefined;
+      return 'failed';
+    }
+  }
+
+  /** Waits until the ready connection is lost (or closed), then logs the loss unless closing. */
+  async #serve(lost: Promise<unknown>, where: string): Promise<void> {
+    const reason = await lost;
+    this.#ready = false;
+    this.#conn = undefined;
+    this.#changed.notify();
+    if (this.#closed) return;
+    const text = reason === undefined ? undefined : errorMessage(reason);
+    this.#log.error(
+      { connection: this.name, host: where, err: text },
+      `Connection to AMQP server on ${where} lost${text === undefined ? '' : `: ${text}`}. Reconnecting in ${this.#config.options.kombu_reconnect_delay} seconds.`,
     );
   }
-}
 
-/** Rejects when `p` takes more than `seconds` (real time). */
-export function withTimeout<T>(p: Promise<T>, seconds: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`timed out after ${seconds} s`)),
-      seconds * 1000,
-    );
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
-}
+  /** The pause before the next attempt, on the clock; ends at once when the connection closes. */
+  #backOff(seconds: number): Promise<void> {
+    return pause(this.#clock, seconds, this.#stop.signal);
+  }
 
-/**
- * amqplib writes every frame with its own socket write; under load that is one syscall per frame.
- * Corking the socket on the first write of an event-loop turn and uncorking on the next tick sends a
- * turn's frames in one `writev`, without delaying any of them past the current turn.
- */
-function coalesceWrites(conn: ChannelModel): void {
-  const stream = (
-    conn as unknown as {
-      connection?: {
-        stream?: NodeJS.WritableStream & {
-          cork?: () => void;
-          uncork?: () => void;
-          write: (...a: unknown[]) => boolean;
-        };
-      };
+  /** Logs the connection's errors and the broker's flow control. */
+  #watch(conn: ChannelModel, where: string): void {
+    conn.on('error', (err: unknown) =>
+      this.#log.warn(
+        { connection: this.name, host: where, err: errorMessage(err) },
+        'AMQP connection error',
+      ),
+    );
+    conn.on('blocked', (reason: unknown) =>
+      this.#log.warn(
+        { connection: this.name, host: where, reason },
+        'The broker blocked the connection',
+      ),
+    );
+    conn.on('unblocked', () =>
+      this.#log.info({ connection: this.name, host: where }, 'The broker unblocked the connection'),
+    );
+  }
+
+  /** Closes `conn` within {@link CLOSE_TIMEOUT}; a failure or timeout is only logged at debug. */
+  async #closeConnection(conn: ChannelModel): Promise<void> {
+    try {
+      await withTimeout(conn.close(), CLOSE_TIMEOUT, this.#clock, 'Closing the AMQP connection');
+    } catch (err) {
+      this.#log.debug(
+        { connection: this.name, err: errorMessage(err) },
+        'Could not close the AMQP connection cleanly (the broker drops it with the socket)',
+      );
     }
-  ).connection?.stream;
-  if (!stream || typeof stream.cork !== 'function' || typeof stream.uncork !== 'function') return;
-  const write = stream.write.bind(stream);
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    stream.uncork?.();
-  };
-  stream.write = (...args: unknown[]): boolean => {
-    if (!corked) {
-      corked = true;
-      stream.cork?.();
-      process.nextTick(uncork);
-    }
-    return write(...args);
-  };
+  }
 }

@@ -1,3 +1,5 @@
+import { uuidHex } from './util.js';
+
 /** JSON text as the contents of a JSON string (what JSON.stringify(text) puts between the quotes). */
 const escapeJson = (text: string): string => JSON.stringify(text).slice(1, -1);
 
@@ -29,4 +31,39 @@ export function encodeRequestBody(
 ): string {
   const open = JSON.stringify(head).slice(0, -1); // without the closing brace
   return `{"oslo.version":"2.0","oslo.message":"${escapeJson(open)}${contextFragment(ctxt)}}"}`;
+}
+
+/** The keys oslo.messaging writes first, in its order. */
+const REQUEST_KEYS = ['method', 'args', 'namespace', 'version'] as const;
+
+/** The reply address and call monitor of a call's request. */
+export interface CallFields {
+  readonly msgId: string;
+  readonly replyQ: string;
+  readonly callMonitorTimeout: number | undefined;
+}
+
+/**
+ * The request body as oslo writes it: request keys, then driver keys (`_msg_id`, `_reply_q`,
+ * `_timeout` for a call; a fresh `_unique_id`), then `_context_*` — the envelope of
+ * `encodeEnvelope`, byte for byte. The `_context_*` part, already escaped for the outer JSON, is
+ * cached per frozen context dict (the default serializer's), so a client sending with the same
+ * context encodes it once.
+ */
+export function encodeRequest(
+  message: Record<string, unknown>,
+  ctxt: Record<string, unknown>,
+  call: CallFields | undefined,
+): string {
+  const m: Record<string, unknown> = {};
+  for (const k of REQUEST_KEYS) if (message[k] !== undefined) m[k] = message[k];
+  for (const [k, v] of Object.entries(message))
+    if (!Object.hasOwn(m, k) && v !== undefined) m[k] = v;
+  if (call) {
+    m['_msg_id'] = call.msgId;
+    m['_reply_q'] = call.replyQ;
+    m['_timeout'] = call.callMonitorTimeout ?? null;
+  }
+  m['_unique_id'] = uuidHex();
+  return encodeRequestBody(m, ctxt);
 }

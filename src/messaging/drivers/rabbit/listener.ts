@@ -1,81 +1,20 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
+import { errorMessage, type Logger, MessageDeliveryFailure } from '../../../core/index.js';
 import type { DriverListener, IncomingMessage } from '../../driver.js';
 import { serializeRemoteException } from '../../failure.js';
 import type { Target } from '../../target.js';
-import { ChannelAcks, type TrackedDelivery } from './acks.js';
-import { type ConnectionConfig, ManagedConnection, withTimeout } from './connection.js';
+import { ChannelAcks } from './acks.js';
+import { type ConnectionConfig, ManagedConnection } from './connection.js';
+import { Held, type HeldOwner } from './held.js';
 import { readInbound, type ReplyAddress } from './inbound.js';
 import { Publisher } from './publisher.js';
-import { errorText, uuidHex } from './util.js';
+import { uuidHex, withTimeout } from './util.js';
+
+/** Seconds the consumers' cancel and the fanout queue's delete may take on stop. */
+const STOP_TIMEOUT = 5;
 
 /** Remembered acknowledged `_unique_id`s per listener (oslo `DUP_MSG_CHECK_SIZE`). */
 export const DUPLICATE_WINDOW = 16;
-
-/** A delivery on the channel it came from. */
-interface Delivery {
-  readonly acks: ChannelAcks;
-  readonly d: TrackedDelivery;
-}
-
-/** What a held delivery asks of its listener (one set of functions per listener, not per message). */
-interface HeldOwner {
-  /** Settles `h` (or its proxy) once; `ack` also remembers its `_unique_id`. */
-  settle(h: Held, how: 'ack' | 'requeue' | 'reject'): void;
-  reply(to: ReplyAddress, result: unknown, failure: string | null): Promise<void>;
-  heartbeat(to: ReplyAddress): Promise<void>;
-}
-
-const NO_REPLY: Promise<void> = Promise.resolve();
-
-/**
- * A delivery the server holds, handed to it as the {@link IncomingMessage}. When its channel is
- * lost, the broker redelivers the message on the next one; that copy is not dispatched again but
- * becomes the `proxy` that the held one's acknowledge/requeue settles (at most once, and nothing
- * lost).
- */
-class Held implements IncomingMessage, Delivery {
-  proxy: Delivery | undefined = undefined;
-  #settled = false;
-
-  constructor(
-    readonly acks: ChannelAcks,
-    readonly d: TrackedDelivery,
-    readonly uniqueId: string | undefined,
-    readonly to: ReplyAddress | undefined,
-    readonly ctxt: Record<string, unknown>,
-    readonly message: Record<string, unknown>,
-    readonly callMonitorTimeout: number | undefined,
-    readonly owner: HeldOwner,
-  ) {}
-
-  get isCall(): boolean {
-    return this.to !== undefined;
-  }
-
-  /** True the first time only. */
-  release(): boolean {
-    if (this.#settled) return false;
-    this.#settled = true;
-    return true;
-  }
-
-  acknowledge(): void {
-    this.owner.settle(this, 'ack');
-  }
-
-  requeue(): void {
-    this.owner.settle(this, 'requeue');
-  }
-
-  reply(result: unknown, failure: string | null): Promise<void> {
-    return this.to ? this.owner.reply(this.to, result, failure) : NO_REPLY;
-  }
-
-  heartbeat(): Promise<void> {
-    return this.to ? this.owner.heartbeat(this.to) : NO_REPLY;
-  }
-}
 
 /** What a listener needs of its driver. */
 export interface ListenerContext {
@@ -189,7 +128,7 @@ export class RabbitListener implements DriverListener {
     } catch (err) {
       if (err instanceof MessageDeliveryFailure) throw err;
       throw new MessageDeliveryFailure(
-        `Cannot listen on exchange '${this.exchange}' topic '${this.topic}': ${errorText(err)}`,
+        `Cannot listen on exchange '${this.exchange}' topic '${this.topic}': ${errorMessage(err)}`,
         { cause: err },
       );
     }
@@ -217,10 +156,12 @@ export class RabbitListener implements DriverListener {
             for (const tag of ['1', '2', '3']) await ch.cancel(tag);
             await ch.deleteQueue(this.fanoutQueue);
           })(),
-          5,
+          STOP_TIMEOUT,
+          this.#ctx.config.clock,
+          'Cancelling the consumers',
         );
       } catch (err) {
-        this.#log.debug({ err: errorText(err) }, 'Could not cancel the consumers cleanly');
+        this.#log.debug({ err: errorMessage(err) }, 'Could not cancel the consumers cleanly');
       }
     }
     this.#acks?.flush();
@@ -237,9 +178,11 @@ export class RabbitListener implements DriverListener {
     const o = this.#ctx.config.options;
     const ch = await conn.createChannel();
     const acks = new ChannelAcks(ch, (err) =>
-      this.#log.debug({ err: errorText(err) }, 'Could not settle a delivery'),
+      this.#log.debug({ err: errorMessage(err) }, 'Could not settle a delivery'),
     );
-    ch.on('error', (err: unknown) => this.#log.warn({ err: errorText(err) }, 'AMQP channel error'));
+    ch.on('error', (err: unknown) =>
+      this.#log.warn({ err: errorMessage(err) }, 'AMQP channel error'),
+    );
     ch.on('close', () => {
       acks.close();
       if (this.#ch !== ch) return;
@@ -309,7 +252,7 @@ export class RabbitListener implements DriverListener {
     try {
       op(ch);
     } catch (err) {
-      this.#log.debug({ err: errorText(err) }, 'Could not settle a delivery');
+      this.#log.debug({ err: errorMessage(err) }, 'Could not settle a delivery');
     }
   }
 
@@ -357,7 +300,7 @@ export class RabbitListener implements DriverListener {
           .reply(to, null, serializeRemoteException(r.error), this.#replies)
           .catch((err: unknown) =>
             this.#log.error(
-              { err: errorText(err), msgId: to.msgId },
+              { err: errorMessage(err), msgId: to.msgId },
               'Can not send reply for message',
             ),
           );
@@ -399,7 +342,10 @@ export class RabbitListener implements DriverListener {
     try {
       this.#onMessage(held);
     } catch (err) {
-      this.#log.error({ err: errorText(err) }, 'The message handler failed; dropping the message');
+      this.#log.error(
+        { err: errorMessage(err) },
+        'The message handler failed; dropping the message',
+      );
       this.#owner.settle(held, 'reject');
     }
   }

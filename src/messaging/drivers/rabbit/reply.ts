@@ -1,9 +1,8 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-import { type Logger, MessageDeliveryFailure } from '../../../core/index.js';
-import type { ManagedConnection } from './connection.js';
-import { type ConnectionConfig } from './connection.js';
+import { errorMessage, type Logger, MessageDeliveryFailure } from '../../../core/index.js';
+import type { ConnectionConfig, ManagedConnection } from './connection.js';
 import { readReply, type InboundReply } from './inbound.js';
-import { errorText, Notifier, uuidHex, waitChange } from './util.js';
+import { closeQuietly, Notifier, uuidHex, waitChange } from './util.js';
 
 /** A call waiting for its reply. */
 export interface PendingCall {
@@ -16,7 +15,10 @@ export interface PendingCall {
 
 /** Replies acknowledged together at most (one `Basic.Ack` with `multiple`). */
 const ACK_BATCH = 64;
-/** Real-time ms after which replies received are acknowledged however few. */
+/**
+ * Real-time ms after which replies received are acknowledged however few. Not a clock wait: it
+ * only coalesces socket writes (acks), so it follows the I/O, not the scheduling clock.
+ */
 const ACK_DELAY_MS = 25;
 
 /** The reply channel's acks: every delivery on it is acknowledged, so one `multiple` ack covers all. */
@@ -110,7 +112,7 @@ export class ReplyConsumer {
       if (this.#attaching === undefined) {
         this.#attaching = this.attach(conn)
           .catch((err: unknown) => {
-            this.#log.warn({ queue: this.queue, err: errorText(err) }, 'Cannot consume replies');
+            this.#log.warn({ queue: this.queue, err: errorMessage(err) }, 'Cannot consume replies');
             if (this.#mc.connection === conn) this.#mc.reset('reply queue set-up failed');
           })
           .finally(() => {
@@ -150,7 +152,13 @@ export class ReplyConsumer {
     this.#ch = undefined;
     this.#consuming = false;
     this.#changed.notify();
-    await ch?.close().catch(() => undefined);
+    if (ch) {
+      await closeQuietly(
+        ch,
+        this.#log,
+        'Could not close the reply channel (already closed with its connection)',
+      );
+    }
   }
 
   /** Acknowledges every reply received on the channel so far (one `multiple` ack). */
@@ -176,7 +184,7 @@ export class ReplyConsumer {
     const q = this.queue;
     const ch = await conn.createChannel();
     ch.on('error', (err: unknown) =>
-      this.#log.warn({ connection: 'reply', err: errorText(err) }, 'AMQP channel error'),
+      this.#log.warn({ connection: 'reply', err: errorMessage(err) }, 'AMQP channel error'),
     );
     const acks: ReplyAcks = { ch, last: undefined, count: 0, timer: undefined };
     ch.on('close', () => {
@@ -212,7 +220,11 @@ export class ReplyConsumer {
     if (o.rabbit_reply_direct_exchange) await ch.bindQueue(q, q, q);
     if (o.rabbit_qos_prefetch_count > 0) await ch.prefetch(o.rabbit_qos_prefetch_count);
     if (this.#closed) {
-      await ch.close().catch(() => undefined);
+      await closeQuietly(
+        ch,
+        this.#log,
+        'Could not close a reply channel set up while closing (its connection closes too)',
+      );
       return;
     }
     this.#ch = ch;
@@ -243,7 +255,7 @@ export class ReplyConsumer {
     try {
       reply = readReply(msg.content, this.#config.options.rabbit_max_message_size);
     } catch (err) {
-      this.#log.warn({ queue: this.queue, reason: errorText(err) }, 'Dropped an invalid reply');
+      this.#log.warn({ queue: this.queue, reason: errorMessage(err) }, 'Dropped an invalid reply');
       return;
     }
     const call = this.#calls.get(reply.msgId);

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../../../core/index.js';
+import {
+  type Clock,
+  errorMessage,
+  type Logger,
+  OperationTimedOut,
+  toError,
+} from '../../../core/index.js';
 
 /** A uuid4 as 32 hex digits, as oslo.messaging writes ids and queue names. */
 export function uuidHex(): string {
@@ -44,29 +50,61 @@ export async function waitChange(
     notifier.next().then(() => {
       changed = true;
     }),
+    // Rejects only when aborted below, once the race is over.
     clock.sleep(remaining, abort.signal).catch(() => undefined),
   ]);
   abort.abort();
   return changed || clock.now() < deadline;
 }
 
-/** A real-time pause that ends early when `signal` aborts (never rejects). */
-export function pause(seconds: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, seconds * 1000));
-    signal?.addEventListener('abort', done, { once: true });
+/**
+ * A pause of `seconds` on `clock` that ends early when `signal` aborts. Never rejects: callers stop
+ * on the state the abort stands for (closed, stopping), so an abort is not an error.
+ */
+export function pause(clock: Clock, seconds: number, signal?: AbortSignal): Promise<void> {
+  return clock.sleep(seconds, signal).catch(() => undefined);
+}
+
+/**
+ * `p`, unless `seconds` pass on `clock` first: then rejects with {@link OperationTimedOut}
+ * (`<what> timed out after <seconds> s`). The clock's sleep is cancelled once `p` settles.
+ */
+export function withTimeout<T>(
+  p: Promise<T>,
+  seconds: number,
+  clock: Clock,
+  what: string,
+): Promise<T> {
+  const settled = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    clock.sleep(seconds, settled.signal).then(
+      () => reject(new OperationTimedOut(what, seconds)),
+      // Aborted: `p` settled first.
+      () => undefined,
+    );
+    p.then(
+      (v) => {
+        settled.abort();
+        resolve(v);
+      },
+      (err: unknown) => {
+        settled.abort();
+        reject(toError(err));
+      },
+    );
   });
 }
 
-/** The text of an error for a log line or a wrapped message. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/**
+ * Closes a channel or connection that may be closed or closing already (amqplib then rejects, and
+ * there is nothing left to close); such a failure is only logged at debug, with `why`.
+ */
+export function closeQuietly(
+  target: { close(): Promise<void> },
+  log: Logger,
+  why: string,
+): Promise<void> {
+  return target.close().catch((err: unknown) => log.debug({ err: errorMessage(err) }, why));
 }
 
 /** An error's AMQP reply code (403, 404, 406, 320 ...), if it came from a Close frame. */

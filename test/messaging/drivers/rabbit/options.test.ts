@@ -2,15 +2,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionError, RealClock } from '../../../src/core/index.js';
-import { retryDelay } from '../../../src/messaging/drivers/rabbit/connection.js';
-import { describeRabbitUrl } from '../../../src/messaging/drivers/rabbit/index.js';
+import { InvalidOptionError, RealClock } from '../../../../src/core/index.js';
+import { describeRabbitUrl } from '../../../../src/messaging/drivers/rabbit/index.js';
 import {
   DEFAULT_RABBIT_OPTIONS,
   parseRabbitOptions,
   tlsSocketOptions,
-} from '../../../src/messaging/drivers/rabbit/options.js';
-import { getRpcTransport, parseTransportUrl } from '../../../src/messaging/index.js';
+} from '../../../../src/messaging/drivers/rabbit/options.js';
+import { getRpcTransport, parseTransportUrl } from '../../../../src/messaging/index.js';
 
 describe('rabbit options', () => {
   it('has oslo defaults', () => {
@@ -92,13 +91,6 @@ describe('rabbit options', () => {
     expect(String((tls['ca'] as Buffer[])[0])).toBe('CA');
     const missing = parseRabbitOptions({ ssl: true, ssl_ca_file: join(dir, 'nope.pem') }).options;
     expect(() => tlsSocketOptions(missing)).toThrow(/ssl_ca_file: cannot read .*nope\.pem/);
-  });
-
-  it('backs off like kombu: 1, 3, 5 ... capped at 30 s', () => {
-    const o = DEFAULT_RABBIT_OPTIONS;
-    expect([1, 2, 3, 4, 15, 16, 100].map((n) => retryDelay(o, n))).toEqual([
-      1, 3, 5, 7, 29, 30, 30,
-    ]);
   });
 
   it('describes the URL without the password', () => {

@@ -1,8 +1,8 @@
 import type { ChannelModel, ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestContext } from '../../../src/core/index.js';
-import type { Transport } from '../../../src/messaging/index.js';
-import { captureLogs } from '../../helpers/log-capture.js';
+import type { RequestContext } from '../../../../src/core/index.js';
+import type { Transport } from '../../../../src/messaging/index.js';
+import { captureLogs } from '../../../helpers/log-capture.js';
 import {
   cleanup,
   ctx,
@@ -15,7 +15,7 @@ import {
   unique,
   waitFor,
 } from './helpers.js';
-import { mulberry32 as prng } from '../../../bench/lib/random.js';
+import { mulberry32 as prng } from '../../../../bench/lib/random.js';
 
 const available = await rabbitAvailable();
 

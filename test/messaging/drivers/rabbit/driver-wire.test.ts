@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RpcServer, Transport } from '../../../src/messaging/index.js';
+import type { RpcServer, Transport } from '../../../../src/messaging/index.js';
 import {
   Calc,
   cleanup,

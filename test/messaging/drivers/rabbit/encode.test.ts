@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RequestContext } from '../../../src/core/index.js';
-import { encodeRequestBody } from '../../../src/messaging/drivers/rabbit/encode.js';
-import { encodeEnvelope, RequestContextSerializer } from '../../../src/messaging/index.js';
+import { RequestContext } from '../../../../src/core/index.js';
+import { encodeRequestBody } from '../../../../src/messaging/drivers/rabbit/encode.js';
+import { encodeEnvelope, RequestContextSerializer } from '../../../../src/messaging/index.js';
 
 const withContext = (head: Record<string, unknown>, ctxt: Record<string, unknown>) => {
   const m: Record<string, unknown> = { ...head };

@@ -1,6 +1,6 @@
 import type { Channel, Message } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { ChannelAcks } from '../../../src/messaging/drivers/rabbit/acks.js';
+import { ChannelAcks } from '../../../../src/messaging/drivers/rabbit/acks.js';
 
 /** A channel that records the acks and nacks sent on it. */
 function fakeChannel(): { ch: Channel; sent: string[] } {

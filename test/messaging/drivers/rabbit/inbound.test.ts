@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readInbound, readReply } from '../../../src/messaging/drivers/rabbit/inbound.js';
+import { readInbound, readReply } from '../../../../src/messaging/drivers/rabbit/inbound.js';
 
 const MAX = 1024 * 1024;
 const env = (inner: unknown, version: unknown = '2.0'): Buffer =>

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { type ChannelModel, connect, credentials } from 'amqplib';
-import { createLogger, RequestContext } from '../../../src/core/index.js';
+import { createLogger, RequestContext } from '../../../../src/core/index.js';
 import {
   getRpcServer,
   getRpcTransport,
@@ -11,7 +11,7 @@ import {
   type RpcServerOptions,
   type Transport,
   type TransportOptions,
-} from '../../../src/messaging/index.js';
+} from '../../../../src/messaging/index.js';
 
 const run = promisify(execFile);
 

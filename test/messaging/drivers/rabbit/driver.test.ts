@@ -8,8 +8,8 @@ import {
   type RpcServer,
   type Transport,
   UnsupportedVersion,
-} from '../../../src/messaging/index.js';
-import { captureLogs } from '../../helpers/log-capture.js';
+} from '../../../../src/messaging/index.js';
+import { captureLogs } from '../../../helpers/log-capture.js';
 import {
   Calc,
   cleanup,

@@ -2,8 +2,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MessagingTimeout, type RpcServer, type Transport } from '../../../src/messaging/index.js';
-import { captureLogs } from '../../helpers/log-capture.js';
+import {
+  MessagingTimeout,
+  type RpcServer,
+  type Transport,
+} from '../../../../src/messaging/index.js';
+import { captureLogs } from '../../../helpers/log-capture.js';
 import {
   Calc,
   cleanup,
