@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Log lines go to memory and are printed only for a failing test (see the file).
+    setupFiles: ['test/setup/quiet-logs.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 20_000,

@@ -9,7 +9,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLogger, realClock } from 'conductor-ts/core';
+import { realClock, rootLogger } from 'conductor-ts/core';
 import {
   DictContextSerializer,
   getRpcServer,
@@ -91,7 +91,9 @@ export interface ReferenceServerOptions {
 export async function startReferenceServer(
   o: ReferenceServerOptions,
 ): Promise<{ stop(): Promise<void> }> {
-  const logger = createLogger({ level: o.debug ? 'debug' : 'warn' });
+  // A child of the root logger (run by hand: JSON lines on stdout), so that an embedder such as
+  // test/interop decides where the lines go.
+  const logger = rootLogger().child({}, { level: o.debug ? 'debug' : 'warn' });
   const transport = await getRpcTransport({
     transportUrl: o.url,
     controlExchange: o.exchange,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { getAdminContext, pythonTimestamp, RequestContext } from '../../src/core/index.js';
 
 describe('RequestContext', () => {
@@ -95,5 +95,96 @@ describe('RequestContext', () => {
     expect(pythonTimestamp(new Date(Date.UTC(2017, 8, 1, 10, 0, 0, 123)))).toBe(
       '2017-09-01 10:00:00.123000',
     );
+  });
+
+  it('reads the legacy aliases; the current names win', () => {
+    const legacy = RequestContext.fromDict({ user: 'u', tenant: 't', tenant_name: 'tn' });
+    expect([legacy.userId, legacy.projectId, legacy.projectName]).toEqual(['u', 't', 'tn']);
+    const both = RequestContext.fromDict({
+      user_id: 'u-new',
+      user: 'u-old',
+      project_id: 'p-new',
+      tenant_id: 'p-mid',
+      tenant: 'p-old',
+      project_name: 'pn-new',
+      tenant_name: 'pn-old',
+    });
+    expect([both.userId, both.projectId, both.projectName]).toEqual(['u-new', 'p-new', 'pn-new']);
+    expect(RequestContext.fromDict({ tenant_id: 'p-mid', tenant: 'p-old' }).projectId).toBe(
+      'p-mid',
+    );
+  });
+
+  it('writes each field under all of its wire names', () => {
+    const d = new RequestContext({ userId: 'u', projectId: 'p', projectName: 'pn' }).toDict();
+    expect([d.user, d.user_id]).toEqual(['u', 'u']);
+    expect([d.tenant, d.tenant_id, d.project_id]).toEqual(['p', 'p', 'p']);
+    expect([d.tenant_name, d.project_name]).toEqual(['pn', 'pn']);
+  });
+
+  it('names all five identity fields in user_identity', () => {
+    const ctx = new RequestContext({
+      userId: 'u',
+      projectId: 'p',
+      domain: 'd',
+      userDomain: 'ud',
+      projectDomain: 'pd',
+    });
+    expect(ctx.userIdentity).toBe('u p d ud pd');
+    expect(new RequestContext({ projectId: 'p' }).userIdentity).toBe('- p - - -');
+  });
+
+  it('makes its request id and timestamp once, when first read', () => {
+    const now = vi.spyOn(Date, 'now').mockReturnValue(Date.UTC(2024, 4, 1, 10, 0, 0, 5));
+    let ctx: RequestContext;
+    try {
+      ctx = new RequestContext();
+    } finally {
+      now.mockRestore();
+    }
+    expect(ctx.timestamp).toBe('2024-05-01 10:00:00.005000');
+    expect(ctx.timestamp).toBe(ctx.toDict().timestamp);
+    expect(ctx.requestId).toBe(ctx.requestId);
+    expect(ctx.toDict().request_id).toBe(ctx.requestId);
+    expect(pythonTimestamp()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}000$/);
+  });
+
+  it('defaults the flags, and keeps non-boolean wire flags at their defaults', () => {
+    const ctx = new RequestContext();
+    expect([ctx.isAdmin, ctx.readOnly, ctx.showDeleted, ctx.isAdminProject]).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
+    const wire = RequestContext.fromDict({
+      is_admin_project: 'no',
+      read_only: 1,
+      show_deleted: null,
+    });
+    expect([wire.isAdminProject, wire.readOnly, wire.showDeleted]).toEqual([true, false, false]);
+    expect(RequestContext.fromDict({ is_admin_project: false }).isAdminProject).toBe(false);
+  });
+
+  it('owns its roles: neither the given array nor the dict form can change them', () => {
+    const roles = ['reader'];
+    const ctx = new RequestContext({ roles });
+    roles.push('admin');
+    ctx.toDict().roles.push('admin');
+    expect(ctx.roles).toEqual(['reader']);
+    expect(Object.isFrozen(ctx.roles)).toBe(true);
+  });
+
+  it('never lets extra keys replace known ones', () => {
+    const ctx = new RequestContext({
+      userId: 'u',
+      extra: { user: 'evil', is_admin: true, auth_token: 'x', custom: 1 },
+    });
+    expect(ctx.extra).toEqual({ custom: 1 });
+    expect(ctx.toDict()).toMatchObject({ user: 'u', is_admin: false, auth_token: null, custom: 1 });
+  });
+
+  it('leaves a missing auth token null in its JSON form', () => {
+    expect(new RequestContext().toJSON().auth_token).toBeNull();
   });
 });

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  getAdminContext,
-  ImportClassError,
-  type RequestContext,
-  VirtualClock,
-} from '../../src/core/index.js';
+import { getAdminContext, type RequestContext, VirtualClock } from '../../src/core/index.js';
 import {
   getRpcTransport,
   NoSuchMethod,
@@ -13,7 +8,6 @@ import {
   type Transport,
 } from '../../src/messaging/index.js';
 import { periodicTask } from '../../src/periodic/index.js';
-import { importClass } from '../../src/service/import-class.js';
 import { Manager } from '../../src/service/manager.js';
 import { Service } from '../../src/service/service.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
@@ -289,55 +283,5 @@ describe('Service', () => {
     await expect(Service.create({ topic: 'T', manager: NotAManager as never })).rejects.toThrow(
       /is not a Manager/,
     );
-  });
-});
-
-describe('importClass', () => {
-  it('loads module#Class and module:Class from packages and files', async () => {
-    const { EventEmitter } = await import('node:events');
-    expect(await importClass('node:events#EventEmitter')).toBe(EventEmitter);
-    expect(await importClass('../../src/service/manager.ts#Manager', import.meta.dirname)).toBe(
-      Manager,
-    );
-    expect(
-      await importClass('./manager.ts:Manager', `${import.meta.dirname}/../../src/service`),
-    ).toBe(Manager);
-  });
-
-  it('names what is missing', async () => {
-    await expect(importClass('./nope.js#X', import.meta.dirname)).rejects.toThrow(
-      /Cannot import module '.\/nope.js'/,
-    );
-    await expect(
-      importClass('../../src/service/manager.ts#Nope', import.meta.dirname),
-    ).rejects.toThrow(
-      /Module '..\/..\/src\/service\/manager.ts' has no export 'Nope'; its classes and functions: Manager/,
-    );
-    await expect(importClass('node:os#hostname')).rejects.toThrow(/is not a class/);
-    await expect(importClass('node:os#EOL')).rejects.toThrow(/is not a class \(it is string\)/);
-    await expect(importClass('')).rejects.toBeInstanceOf(ImportClassError);
-    await expect(importClass('#X')).rejects.toThrow(/No module/);
-  });
-});
-
-describe('ReloadableService', () => {
-  it('rebuilds the service from its factory on reset, so new options take effect', async () => {
-    const { ReloadableService } = await import('../../src/service/index.js');
-    const built: string[] = [];
-    let version = 'v1';
-    const fake = (v: string) => ({
-      start: async () => void built.push(`start ${v}`),
-      stop: async () => void built.push(`stop ${v}`),
-      wait: async () => undefined,
-      reset: () => void built.push(`reset ${v}`),
-    });
-    const s = await ReloadableService.create(() => fake(version));
-    await s.start();
-    version = 'v2';
-    await s.stop();
-    await s.wait();
-    await s.reset();
-    await s.start();
-    expect(built).toEqual(['start v1', 'stop v1', 'reset v1', 'start v2']);
   });
 });

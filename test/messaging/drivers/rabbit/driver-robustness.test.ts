@@ -482,6 +482,7 @@ describe.skipIf(!available)('rabbit driver: robustness', () => {
     expect((await ch.checkQueue(`${T}.host-a`)).messageCount).toBe(0);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(({} as Record<string, unknown>)['isAdmin']).toBeUndefined();
-    console.log(`fuzz: 10,000 messages + ${valid} calls in ${Date.now() - t0} ms`);
+    if (process.env['CONDUCTOR_TEST_VERBOSE'] === '1')
+      console.log(`fuzz: 10,000 messages + ${valid} calls in ${Date.now() - t0} ms`);
   }, 60_000);
 });

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './build.js';
-import { cli } from './helpers.js';
+import { ROOT } from '../build.js';
+import { cli } from '../helpers.js';
 
 describe('conductor config sample', () => {
   it('is what etc/conductor.conf.sample holds (regenerate: conductor config sample > etc/conductor.conf.sample)', async () => {

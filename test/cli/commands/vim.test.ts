@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/conductor/index.js';
-import { EXIT } from '../../src/cli/index.js';
-import { cli } from './helpers.js';
+import { openStore } from '../../../src/conductor/index.js';
+import { EXIT } from '../../../src/cli/index.js';
+import { cli } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conductor-cli-vim-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

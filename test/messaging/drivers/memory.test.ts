@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getAdminContext, RequestContext, VirtualClock } from '../../src/core/index.js';
+import { getAdminContext, RequestContext, VirtualClock } from '../../../src/core/index.js';
 import {
   ExplicitRpcAccessPolicy,
   getRpcServer,
@@ -16,9 +16,9 @@ import {
   Target,
   type Transport,
   UnsupportedVersion,
-} from '../../src/messaging/index.js';
-import { periodicTask, PeriodicTasks } from '../../src/periodic/index.js';
-import { captureLogs } from '../helpers/log-capture.js';
+} from '../../../src/messaging/index.js';
+import { periodicTask, PeriodicTasks } from '../../../src/periodic/index.js';
+import { captureLogs } from '../../helpers/log-capture.js';
 
 const ctx = getAdminContext();
 const cleanups: Array<() => Promise<void>> = [];

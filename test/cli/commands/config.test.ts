@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers.js';
+import { cli } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conductor-cli-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,16 +1,16 @@
 /** `conductor rpc call|cast` against in-process RPC servers on a memory:// bus (per process). */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseParams, parseValue } from '../../src/cli/index.js';
-import { createLogger, type RequestContext } from '../../src/core/index.js';
+import { parseParams, parseValue } from '../../../src/cli/index.js';
+import { createLogger, type RequestContext } from '../../../src/core/index.js';
 import {
   getRpcServer,
   getRpcTransport,
   type RpcServer,
   Target,
   type Transport,
-} from '../../src/messaging/index.js';
-import { cli } from './helpers.js';
+} from '../../../src/messaging/index.js';
+import { cli } from '../helpers.js';
 
 const BUS = `memory://cli-rpc-${randomUUID()}`;
 const TOPIC = 'cli_topic';

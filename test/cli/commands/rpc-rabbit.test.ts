@@ -8,16 +8,16 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, type RequestContext } from '../../src/core/index.js';
+import { createLogger, type RequestContext } from '../../../src/core/index.js';
 import {
   getRpcServer,
   getRpcTransport,
   type RpcServer,
   type Transport,
-} from '../../src/messaging/index.js';
-import { RABBIT_URL, reachable, requireService } from '../helpers/services.js';
-import { cleanup, replyQueueOf } from '../messaging/rabbit/helpers.js';
-import { ensureBuilt, ROOT } from './build.js';
+} from '../../../src/messaging/index.js';
+import { RABBIT_URL, reachable, requireService } from '../../helpers/services.js';
+import { cleanup, replyQueueOf } from '../../messaging/drivers/rabbit/helpers.js';
+import { ensureBuilt, ROOT } from '../build.js';
 
 const run = promisify(execFile);
 const broker = new URL(RABBIT_URL.replace(/^rabbit:/, 'http:'));

@@ -1,8 +1,8 @@
 /** `conductor tasks`: the periodic tasks of a manager class, without starting anything. */
 import { describe, expect, it } from 'vitest';
-import { EXIT, listTasks } from '../../src/cli/index.js';
-import { InventoryManager, QuietManager } from '../fixtures/cli/managers.js';
-import { cli, MANAGERS } from './helpers.js';
+import { EXIT, listTasks } from '../../../src/cli/index.js';
+import { InventoryManager, QuietManager } from '../../fixtures/cli/managers.js';
+import { cli, MANAGERS } from '../helpers.js';
 
 describe('conductor tasks', () => {
   it('a table: name, spacing, run immediately, external ok', async () => {

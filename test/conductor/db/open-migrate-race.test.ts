@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATION_TABLE } from '../../src/conductor/index.js';
-import { ensureBuilt, ROOT } from '../cli/build.js';
+import { MIGRATION_TABLE } from '../../../src/conductor/index.js';
+import { ensureBuilt, ROOT } from '../../cli/build.js';
 
 const run = promisify(execFile);
 const CLI = join(ROOT, 'dist/src/cli/main.js');

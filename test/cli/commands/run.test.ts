@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT } from '../../src/cli/index.js';
-import { cli, fakeSignals, MANAGERS, startCli } from './helpers.js';
-import { ensureBuilt, ROOT } from './build.js';
+import { EXIT } from '../../../src/cli/index.js';
+import { cli, fakeSignals, MANAGERS, startCli } from '../helpers.js';
+import { ensureBuilt, ROOT } from '../build.js';
 
 describe('conductor run (in-process)', () => {
   it('serves the manager over RPC until SIGTERM, then exits 0', async () => {
