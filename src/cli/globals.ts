@@ -1,8 +1,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { type ConfigOpts, createConfig, type OptionSource } from '../config/index.js';
+import { type ConfigOpts, createConfig } from '../config/index.js';
 import { getLogger, type Logger } from '../core/index.js';
 import type { CliIo } from './io.js';
+import type { AnyClass, ManagerClass } from '../service/index.js';
 import { setupLogging } from './logging.js';
+import { loadManagerClass } from './manager.js';
 import { COMMAND_DEFAULTS, commandOptions } from './options.js';
 
 /** The options every command takes (on the program before the command, or on the command). */
@@ -98,10 +100,10 @@ export interface PrepareOptions {
   /** Command-line config values from the command's own options; `--set` wins over them. */
   readonly cli?: Readonly<Record<string, string>>;
   /**
-   * The options to register, or a function that finds them once logging is set up (`run` and
-   * `tasks` import the manager first, to register its own). Default {@link commandOptions}.
+   * Import the manager named by `--manager` (`path`; the conductor when undefined) once logging is
+   * set up, and register its own options beside the command's (`run`, `tasks`).
    */
-  readonly options?: OptionSource | (() => Promise<OptionSource>);
+  readonly manager?: { readonly path: string | undefined };
 }
 
 /** What a command works with. */
@@ -109,6 +111,8 @@ export interface Session {
   readonly conf: ConfigOpts;
   readonly logger: Logger;
   readonly globals: GlobalOptions;
+  /** The class `--manager` named, when {@link PrepareOptions.manager} asked for it. */
+  readonly manager: AnyClass | undefined;
 }
 
 /**
@@ -130,11 +134,13 @@ export async function prepare(
   });
   const cli: Record<string, string> = { ...options.cli };
   for (const [key, value] of globals.set) cli[key] = value;
-  const sources =
-    typeof options.options === 'function'
-      ? await options.options()
-      : (options.options ?? commandOptions());
-  const conf = createConfig({ logger: getLogger('config'), options: sources });
+  const manager = options.manager
+    ? await loadManagerClass(options.manager.path, ctx.io.cwd)
+    : undefined;
+  const conf = createConfig({
+    logger: getLogger('config'),
+    options: commandOptions(manager as Pick<ManagerClass, 'configOptions'> | undefined),
+  });
   for (const d of COMMAND_DEFAULTS) conf.setDefault(d.section, d.name, d.value);
   await conf.load({
     configFiles: globals.configFiles,
@@ -150,5 +156,5 @@ export async function prepare(
     logger.level = 'debug';
     ctx.debug = true;
   }
-  return { conf, logger, globals };
+  return { conf, logger, globals, manager };
 }

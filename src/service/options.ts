@@ -84,10 +84,7 @@ export const serviceOptions = defineOptions({
 /** The defaults a {@link Service} takes for what its options leave out. */
 export const SERVICE_DEFAULTS = serviceOptions.defaults;
 
-/**
- * The part of {@link ServiceOptions} that {@link resolveServiceOptions} checks and completes; the
- * rest (manager, transport, hooks) is used as given.
- */
+/** {@link ServiceTimingOptions} checked and completed: what a `Service` runs with. */
 export interface ServiceTimings {
   readonly topic: string;
   readonly host: string;
@@ -99,15 +96,23 @@ export interface ServiceTimings {
   readonly periodicIntervalMax: number;
 }
 
-/** What {@link resolveServiceOptions} reads. */
+/** The part of `ServiceOptions` that {@link resolveServiceOptions} checks and completes. */
 export interface ServiceTimingOptions {
+  /** RPC topic the service consumes (the conductor: `TACKER_CONDUCTOR`). */
   topic: string;
+  /** Host name; the per-server queue is `topic.host`. Default `[DEFAULT] host`'s (the hostname). */
   host?: string;
+  /** Name of the program, for logs and heartbeats. Default the script's file name. */
   binary?: string;
+  /** Seconds between `reportState` calls; 0 disables. Default `report_interval`'s, 10. */
   reportInterval?: number;
+  /** Tick of the `fixed` mode, seconds; 0 disables periodic tasks. Default `periodic_interval`'s, 40. */
   periodicInterval?: number;
+  /** Random initial delay of the periodic timer, 0..this whole seconds; 0 disables. Default 5. */
   periodicFuzzyDelay?: number;
+  /** `exact` (default): sleep until the next task is due; `fixed`: the original's tick; `dynamic`: `idle_for`. */
   periodicMode?: PeriodicMode;
+  /** Longest sleep of the `dynamic` mode, seconds. Default `periodic_interval_max`'s, 60. */
   periodicIntervalMax?: number;
 }
 

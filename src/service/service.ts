@@ -24,30 +24,19 @@ import {
   type ManagerClass,
   type ManagerOptions,
 } from './manager.js';
-import { type PeriodicMode, resolveServiceOptions, type ServiceTimings } from './options.js';
+import {
+  type PeriodicMode,
+  resolveServiceOptions,
+  type ServiceTimingOptions,
+  type ServiceTimings,
+} from './options.js';
 import { type PeriodicTimer, startPeriodicTimer } from './periodic-timer.js';
 import type { ServiceBase } from './service-base.js';
 
 /** Options of {@link Service.create}; unset ones take the original's defaults. */
-export interface ServiceOptions {
-  /** RPC topic the service consumes (the conductor: `TACKER_CONDUCTOR`). */
-  topic: string;
+export interface ServiceOptions extends ServiceTimingOptions {
   /** The manager class, or where to import it from (`module#Class`). */
   manager: string | ManagerClass;
-  /** Host name; the per-server queue is `topic.host`. Default the machine's hostname. */
-  host?: string;
-  /** Name of the program, for logs and heartbeats. Default the script's file name. */
-  binary?: string;
-  /** Seconds between `reportState` calls; 0 disables. Default 10. */
-  reportInterval?: number;
-  /** Tick of the `fixed` mode, seconds; 0 disables periodic tasks. Default 40. */
-  periodicInterval?: number;
-  /** Random initial delay of the periodic timer, 0..this whole seconds; 0 disables. Default 5. */
-  periodicFuzzyDelay?: number;
-  /** `exact` (default): sleep until the next task is due; `fixed`: the original's tick; `dynamic`: `idle_for`. */
-  periodicMode?: PeriodicMode;
-  /** Longest sleep of the `dynamic` mode, seconds. Default 60. */
-  periodicIntervalMax?: number;
   /** Exchange of the RPC target; default the transport's control exchange. */
   exchange?: string;
   /** A transport to use (not closed by the service), or options to open one per start. */

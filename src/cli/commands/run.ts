@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { runService } from '../../runner/index.js';
 import type { ManagerClass } from '../../service/index.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
-import { DEFAULT_MANAGER, DEFAULT_TOPIC, loadManagerClass } from '../manager.js';
-import { commandOptions } from '../options.js';
+import { DEFAULT_MANAGER, DEFAULT_TOPIC } from '../manager.js';
 import { wholeNumber } from '../parse.js';
 
 interface RunOptions {
@@ -52,18 +51,14 @@ Examples:
   $ conductor run --manager ./dist/my-manager.js#MyManager --set transport_url=rabbit://tacker:secret@rabbit:5672/ --debug`,
     )
     .action(async (opts: RunOptions, cmd: Command) => {
-      let cls: unknown;
-      const { conf, logger } = await prepare(cmd, ctx, {
+      const { conf, logger, manager } = await prepare(cmd, ctx, {
         logFd: 1,
         defaultLevel: 'info',
         cli: opts.host !== undefined ? { host: opts.host } : {},
-        options: async () => {
-          cls = await loadManagerClass(opts.manager, ctx.io.cwd);
-          return commandOptions(cls as ManagerClass);
-        },
+        manager: { path: opts.manager },
       });
       ctx.exitCode = await runService({
-        manager: cls as ManagerClass,
+        manager: manager as ManagerClass,
         managerName: opts.manager ?? DEFAULT_MANAGER,
         topic: opts.topic,
         conf,

@@ -4,9 +4,7 @@ import type { PeriodicTaskInfo } from '../../periodic/index.js';
 import { json, table } from '../format.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
 import { UsageError } from '../io.js';
-import type { ManagerClass } from '../../service/index.js';
-import { DEFAULT_MANAGER, loadManagerClass } from '../manager.js';
-import { commandOptions } from '../options.js';
+import { DEFAULT_MANAGER } from '../manager.js';
 
 interface TasksClass {
   new (options: Record<string, unknown>): { periodicTaskInfo(): PeriodicTaskInfo[] };
@@ -80,14 +78,10 @@ Examples:
   $ conductor tasks --manager my-package/managers#VimMonitor --format json`,
     )
     .action(async (opts: { manager?: string; format: 'table' | 'json' }, cmd: Command) => {
-      let cls: unknown;
-      const { conf } = await prepare(cmd, ctx, {
+      const { conf, manager: cls } = await prepare(cmd, ctx, {
         logFd: 2,
         defaultLevel: 'warn',
-        options: async () => {
-          cls = await loadManagerClass(opts.manager, ctx.io.cwd);
-          return commandOptions(cls as Pick<ManagerClass, 'configOptions'>);
-        },
+        manager: { path: opts.manager },
       });
       const rows = listTasks(cls, {
         host: conf.getDefault<string>('host'),
