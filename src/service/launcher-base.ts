@@ -80,6 +80,17 @@ export abstract class LauncherBase implements Launcher {
     return resolveTimeout(this.#timeoutOption, this.conf);
   }
 
+  /** Re-reads the configuration (SIGHUP); a failure is logged and the old configuration kept. */
+  protected async reloadConfig(): Promise<void> {
+    if (!this.conf) return;
+    try {
+      await this.conf.reload();
+      this.log.info('Configuration reloaded');
+    } catch (err) {
+      this.log.error({ err }, 'Error reloading configuration; keeping the old one');
+    }
+  }
+
   /** True once {@link finish} ran. */
   protected get finished(): boolean {
     return this.#finished;

@@ -76,14 +76,7 @@ export class ProcessLauncher extends LauncherBase {
 
   async restart(): Promise<void> {
     if (!this.#running) return;
-    if (this.conf) {
-      try {
-        await this.conf.reload();
-        this.log.info('Configuration reloaded');
-      } catch (err) {
-        this.log.error({ err }, 'Error reloading configuration; keeping the old one');
-      }
-    }
+    await this.reloadConfig();
     if (!this.#running) return;
     // A requested restart is not a crash loop: the throttle starts afresh.
     this.#forkTimes = [];

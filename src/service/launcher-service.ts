@@ -161,14 +161,7 @@ export class ServiceLauncher extends LauncherBase {
   async #restart(): Promise<void> {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     this.#state = 'restarting';
-    if (this.conf) {
-      try {
-        await this.conf.reload();
-        this.log.info('Configuration reloaded');
-      } catch (err) {
-        this.log.error({ err }, 'Error reloading configuration; keeping the old one');
-      }
-    }
+    await this.reloadConfig();
     const service = this.#service;
     if (!service || this.#isStopping()) return;
     const timeout = this.shutdownTimeout();

@@ -192,30 +192,14 @@ export class ManagedConnection {
       const where = `${endpoint.hostname}:${endpoint.port}`;
       // The pause after this attempt, should it fail.
       const delay = retryDelay(o, failures + 1);
-      const conn = await this.#connect(endpoint, where, delay);
-      if (conn === undefined) {
+      const attempt = await this.#attempt(endpoint, where, delay);
+      if (attempt.outcome !== 'ready') {
+        if (attempt.outcome === 'fatal') return;
+        if (attempt.outcome === 'closed') break;
         failures++;
         firstAttemptDone();
         await this.#backOff(delay);
         continue;
-      }
-      if (this.#closed) {
-        await this.#closeConnection(conn);
-        break;
-      }
-      const lost = new Promise<unknown>((resolve) => conn.once('close', resolve));
-      this.#watch(conn, where);
-      const outcome = await this.#setUp(conn, lost, where, delay);
-      if (outcome === 'fatal') return;
-      if (outcome === 'failed') {
-        failures++;
-        firstAttemptDone();
-        await this.#backOff(delay);
-        continue;
-      }
-      if (this.#closed) {
-        await this.#closeConnection(conn);
-        break;
       }
       failures = 0;
       this.#ready = true;
@@ -226,10 +210,38 @@ export class ManagedConnection {
       );
       this.#changed.notify();
       firstAttemptDone();
-      await this.#serve(lost, where);
+      await this.#serve(attempt.lost, where);
       if (this.#closed) break;
       await this.#backOff(o.kombu_reconnect_delay);
     }
+  }
+
+  /**
+   * One attempt: connect, then set up. `failed` is retried after `delay`; `closed`: the connection
+   * was closed meanwhile (what was opened is closed again); `ready` comes with the promise of its loss.
+   */
+  async #attempt(
+    endpoint: BrokerEndpoint,
+    where: string,
+    delay: number,
+  ): Promise<
+    { outcome: 'failed' | 'fatal' | 'closed' } | { outcome: 'ready'; lost: Promise<unknown> }
+  > {
+    const conn = await this.#connect(endpoint, where, delay);
+    if (conn === undefined) return { outcome: 'failed' };
+    if (this.#closed) {
+      await this.#closeConnection(conn);
+      return { outcome: 'closed' };
+    }
+    const lost = new Promise<unknown>((resolve) => conn.once('close', resolve));
+    this.#watch(conn, where);
+    const outcome = await this.#setUp(conn, lost, where, delay);
+    if (outcome !== 'ready') return { outcome };
+    if (this.#closed) {
+      await this.#closeConnection(conn);
+      return { outcome: 'closed' };
+    }
+    return { outcome: 'ready', lost };
   }
 
   /** Opens a connection to `endpoint`; a failure is logged (with the pause to come), not thrown. */
