@@ -170,7 +170,8 @@ export function defineOptions<const D extends Readonly<Record<string, OptionDef<
     return frozen;
   };
   const codeWriter = (values: Readonly<T>): RuleWriter => ({
-    ref: (name) => `${name} (${String((values as Record<string, unknown>)[name])})`,
+    ref: (name) =>
+      `${name} (${String(maskValue(specOf.get(name) ?? {}, (values as Record<string, unknown>)[name]))})`,
     assign: (name, value) => `${name}=${value}`,
     other: (_section, name) => name,
     lookup: () => undefined,
@@ -222,12 +223,11 @@ export function defineOptions<const D extends Readonly<Record<string, OptionDef<
     },
     check(conf) {
       if (!names.every((n) => conf.has(group, n))) return [];
-      const values = {} as Record<string, unknown>;
-      for (const name of names) values[name] = conf.get(group, name);
+      const values = set.read(conf);
       const say = configWriter(conf);
       const problems: string[] = [];
       for (const rule of rules) {
-        const problem = rule(values as Readonly<T>, say);
+        const problem = rule(values, say);
         if (!problem) continue;
         const where = problem.options.map((n) => conf.describe(group, n)).join(', ');
         problems.push(where ? `${problem.message}: ${where}` : problem.message);

@@ -55,5 +55,5 @@ export function rpcTransportOptions(conf: ConfigView): RpcTransportConfig {
 
 /** `getRpcServer(..., rpcServerOptions(conf))`: `executorPoolSize` from `executor_thread_pool_size`. */
 export function rpcServerOptions(conf: ConfigView): { executorPoolSize: number } {
-  return { executorPoolSize: conf.get<number>('DEFAULT', 'executor_thread_pool_size') };
+  return { executorPoolSize: messagingOptions.read(conf).executor_thread_pool_size };
 }

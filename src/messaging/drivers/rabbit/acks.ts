@@ -1,4 +1,5 @@
 import type { Channel, Message } from 'amqplib';
+import { dropSettledFront } from './util.js';
 
 const HELD = 0;
 const ACK_PENDING = 1;
@@ -10,6 +11,8 @@ export interface TrackedDelivery {
   /** HELD, ACK_PENDING or SETTLED. */
   state: number;
 }
+
+const isSettled = (d: TrackedDelivery): boolean => d.state === SETTLED;
 
 /**
  * The unsettled deliveries of one consumer channel, in delivery-tag order, with their acks
@@ -126,16 +129,6 @@ export class ChannelAcks {
 
   /** Drops settled deliveries from the front. */
   #compact(): void {
-    const q = this.#queue;
-    let h = this.#head;
-    while (h < q.length && (q[h] as TrackedDelivery).state === SETTLED) h++;
-    if (h === q.length) {
-      q.length = 0;
-      h = 0;
-    } else if (h > 1024 && h * 2 > q.length) {
-      this.#queue = q.slice(h);
-      h = 0;
-    }
-    this.#head = h;
+    this.#head = dropSettledFront(this.#queue, this.#head, isSettled);
   }
 }

@@ -1,6 +1,7 @@
 import { type Clock, MessageDeliveryFailure } from '../../../core/index.js';
 import type { DeadlineQueue } from '../../deadlines.js';
 import type { PublishCallback, PublishRequest } from './publish-request.js';
+import { dropSettledFront } from './util.js';
 
 /** A publish sent on the fast path, waiting for its confirm. */
 export interface Outstanding {
@@ -8,6 +9,8 @@ export interface Outstanding {
   readonly done: PublishCallback;
   settled: boolean;
 }
+
+const isSettled = (o: Outstanding): boolean => o.settled;
 
 /**
  * The fast-path publishes waiting for their confirm, in publish order (settled ones are dropped
@@ -39,17 +42,7 @@ export class ConfirmTracker {
   /** Marks `o` settled (its confirm came, or it is sent again) and drops settled ones in front. */
   settle(o: Outstanding): void {
     o.settled = true;
-    const q = this.#queue;
-    let h = this.#head;
-    while (h < q.length && (q[h] as Outstanding).settled) h++;
-    if (h === q.length) {
-      q.length = 0;
-      h = 0;
-    } else if (h > 1024 && h * 2 > q.length) {
-      this.#queue = q.slice(h);
-      h = 0;
-    }
-    this.#head = h;
+    this.#head = dropSettledFront(this.#queue, this.#head, isSettled);
   }
 
   /** Forgets the timer, after the deadline queue it was armed on was cleared. */

@@ -107,6 +107,25 @@ export function closeQuietly(
   return target.close().catch((err: unknown) => log.debug({ err: errorMessage(err) }, why));
 }
 
+/**
+ * Drops the settled entries at the front of a queue read from index `head` (the ack and confirm
+ * windows): returns the new head. A queue left empty is emptied; one more than half stale (past
+ * 1,024 entries) is shifted down in place, so it never grows without bound.
+ */
+export function dropSettledFront<T>(q: T[], head: number, settled: (entry: T) => boolean): number {
+  let h = head;
+  while (h < q.length && settled(q[h] as T)) h++;
+  if (h === q.length) {
+    q.length = 0;
+    return 0;
+  }
+  if (h > 1024 && h * 2 > q.length) {
+    q.splice(0, h);
+    return 0;
+  }
+  return h;
+}
+
 /** An error's AMQP reply code (403, 404, 406, 320 ...), if it came from a Close frame. */
 export function amqpCode(err: unknown): number | undefined {
   const code = (err as { code?: unknown } | null)?.code;
