@@ -620,6 +620,51 @@ export class NotPrimaryProcess extends defineError(
   'ProcessLauncher must be created in the primary process',
 ) {}
 
+// ---- coordination ------------------------------------------------------------------------------
+
+/** Bad options of a coordinator, a lease or a hash ring. */
+export class InvalidCoordinationOption extends defineError(
+  'CONDUCTOR_COORDINATION_INVALID_OPTION',
+  'InvalidCoordinationOption',
+  InvalidOptionError,
+  '%s',
+) {}
+
+/** A coordination backend URL that cannot be parsed (the message never contains the password). */
+export class InvalidCoordinationUrl extends defineError(
+  'CONDUCTOR_COORDINATION_URL',
+  'InvalidCoordinationUrl',
+  InvalidOptionError,
+  'Invalid coordination backend URL %s: %s',
+) {}
+
+/** A coordination backend URL whose scheme names no backend. */
+export class UnsupportedCoordinationBackend extends defineError(
+  'CONDUCTOR_COORDINATION_UNSUPPORTED',
+  'UnsupportedCoordinationBackend',
+  InvalidOptionError,
+  "Unsupported coordination backend '%s' (supported: memory://, redis://, postgresql://)",
+) {}
+
+/** The coordination backend cannot be reached, or failed an operation (`where` has no password). */
+export class CoordinationUnavailable extends defineError(
+  'CONDUCTOR_COORDINATION_UNAVAILABLE',
+  'CoordinationUnavailable',
+  ConductorError,
+  'Coordination backend %s is unavailable: %s',
+) {}
+
+/**
+ * A lease this replica held is no longer its own: expired before it could be renewed, taken, released
+ * or the backend is gone. The reason of the holder's aborted `AbortSignal`.
+ */
+export class LeaseLostError extends defineError(
+  'CONDUCTOR_LEASE_LOST',
+  'LeaseLostError',
+  ConductorError,
+  "Lease '%s' lost: %s",
+) {}
+
 // ---- ops ---------------------------------------------------------------------------------------
 
 /** Bad options of the ops endpoint or its metrics. */
