@@ -42,6 +42,7 @@ export default tseslint.config(
                 '**/periodic/*',
                 '**/looping/*',
                 '**/messaging/*',
+                '**/coordination/*',
                 '**/service/*',
                 '**/conductor/*',
                 '**/cli/*',
@@ -107,7 +108,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/periodic/**/*.ts', 'src/looping/**/*.ts', 'src/messaging/**/*.ts'],
+    files: [
+      'src/periodic/**/*.ts',
+      'src/looping/**/*.ts',
+      'src/messaging/**/*.ts',
+      'src/coordination/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -121,9 +127,12 @@ export default tseslint.config(
                 '**/conductor/*',
                 '**/cli/*',
                 '**/ops/*',
+                '**/runner/*',
                 '../messaging/*',
+                '../coordination/*',
               ],
-              message: 'periodic, looping and messaging import only core (and config).',
+              message:
+                'periodic, looping, messaging and coordination import only core (and config), never each other.',
             },
           ],
         },

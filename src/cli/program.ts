@@ -9,6 +9,7 @@ import {
   toError,
 } from '../core/index.js';
 import { addConfigCommand } from './commands/config.js';
+import { addMembersCommand } from './commands/members.js';
 import { addRpcCommand } from './commands/rpc.js';
 import { addRunCommand } from './commands/run.js';
 import { addServicesCommand } from './commands/services.js';
@@ -56,6 +57,7 @@ Examples:
   $ conductor vim register --name site-a --auth-url http://keystone.site-a:5000/v3
   $ conductor vim list
   $ conductor services
+  $ conductor members --set coordination.backend_url=redis://127.0.0.1:6379
   $ conductor config show --config-file /etc/tacker/tacker.conf --set DEFAULT.debug=true
   $ conductor rpc call --topic TACKER_CONDUCTOR update_vim vim_id=6261579e status=REACHABLE
   $ conductor tasks --manager ./dist/my-manager.js#MyManager --format json`,
@@ -67,6 +69,7 @@ Examples:
   addTasksCommand(program, ctx);
   addVimCommand(program, ctx);
   addServicesCommand(program, ctx);
+  addMembersCommand(program, ctx);
   return program;
 }
 

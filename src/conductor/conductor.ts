@@ -1,6 +1,6 @@
 import { type ConfigOpts, createConfig } from '../config/index.js';
 import { getLogger, type Logger, type RequestContext } from '../core/index.js';
-import { periodicTask } from '../periodic/index.js';
+import { periodicTask, type TaskRun } from '../periodic/index.js';
 import { type HealthCheck, Manager, type ManagerOptions, type Service } from '../service/index.js';
 import { type ConductorStore, openStore, type VimStatus } from './db/index.js';
 
@@ -127,18 +127,23 @@ export class Conductor extends Manager {
   }
 
   /**
-   * The VIM monitor: probes every VIM's `auth_url` (bounded concurrency, a timeout per probe) and
-   * applies each status change through `update_vim`'s code path. Probe failures are UNREACHABLE,
-   * never errors.
+   * The VIM monitor: probes the `auth_url` of every VIM in this conductor's shard (bounded
+   * concurrency, a timeout per probe) and applies each status change through `update_vim`'s code
+   * path. Probe failures are UNREACHABLE, never errors. Sharded: with several conductors on one
+   * coordination backend each VIM is probed by exactly one live conductor per interval, and the VIMs
+   * of a conductor that dies move to the others once its membership expires.
    */
   @periodicTask({
     name: 'vim_monitor',
     spacing: vimMonitorOptions.defaults.interval,
     runImmediately: true,
+    placement: 'sharded',
   })
-  async _monitorVims(_ctx: RequestContext): Promise<VimMonitorReport> {
-    return this.#monitor.run(this.store, (id, status) =>
-      this.store.updateVimStatus(id, status, this.#now()),
+  async _monitorVims(_ctx: RequestContext, run?: TaskRun): Promise<VimMonitorReport> {
+    return this.#monitor.run(
+      this.store,
+      (id, status) => this.store.updateVimStatus(id, status, this.#now()),
+      run ? (id) => run.owns(id) : undefined,
     );
   }
 }

@@ -15,7 +15,10 @@ export interface VimMonitorOptions {
 
 /** What one monitor run did. */
 export interface VimMonitorReport {
+  /** VIMs this replica probed (its shard). */
   readonly vims: number;
+  /** VIMs left to the other replicas (not this replica's shard). */
+  readonly elsewhere: number;
   readonly reachable: number;
   readonly unreachable: number;
   /** VIMs whose status changed in this run. */
@@ -40,13 +43,18 @@ export class VimMonitor {
     this.#log = options.logger?.child({ module: 'vim-monitor' }) ?? getLogger('vim-monitor');
   }
 
-  /** Probes the VIMs of `store` and applies the changes; a failed update is logged and skipped. */
+  /**
+   * Probes the VIMs of `store` that `owns(vim.id)` (default: all; with replicas, the sharded task's
+   * `run.owns`) and applies the changes; a failed update is logged and skipped.
+   */
   async run(
     store: Pick<ConductorStore, 'listVims'>,
     apply: ApplyVimStatus,
+    owns: (vimId: string) => boolean = () => true,
   ): Promise<VimMonitorReport> {
     const start = process.hrtime.bigint();
-    const vims = await store.listVims();
+    const all = await store.listVims();
+    const vims = all.filter((v) => owns(v.id));
     const probe = this.#options.probe ?? probeAll;
     const results = await probe(
       vims.map((v) => v.authUrl),
@@ -74,6 +82,7 @@ export class VimMonitor {
     }
     const report: VimMonitorReport = {
       vims: vims.length,
+      elsewhere: all.length - vims.length,
       reachable,
       unreachable: vims.length - reachable,
       changed,

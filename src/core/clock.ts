@@ -12,6 +12,12 @@ export interface Clock {
    * waits for time to pass. Rejects with `signal.reason` when the signal aborts.
    */
   sleep(seconds: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Seconds to add to `now()` for Unix time, where the clock has one (the real clock); absent or 0
+   * for a clock whose time is its own (the virtual clock). Replicas agree on the slots of
+   * cluster-wide tasks through it.
+   */
+  readonly epoch?: number;
 }
 
 /** Largest delay a Node.js timer accepts, in milliseconds (about 24.8 days). */
@@ -75,6 +81,9 @@ export class RealClock implements Clock {
     }
     this.#windowMs = window * 1000;
   }
+
+  /** Unix time of `now() === 0`: the process's time origin. */
+  readonly epoch = performance.timeOrigin / 1000;
 
   now(): number {
     return performance.now() / 1000;

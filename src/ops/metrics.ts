@@ -63,7 +63,10 @@ const METRIC_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
  *   `refused` (a refused request naming no served method is counted as method `_unknown_`);
  * - `<p>rpc_duration_seconds{method}` — histogram of RPC handling times;
  * - `<p>heartbeat_age_seconds` — seconds since the last successful report (absent before the first);
- * - `<p>service_up` — 1 while the service runs, else 0.
+ * - `<p>service_up` — 1 while the service runs, else 0;
+ * - `<p>coordination_backend_up`, `<p>coordination_leases_held`,
+ *   `<p>coordination_lease_acquisitions_total`, `<p>coordination_lease_losses_total`,
+ *   `<p>coordination_ring_members{group}` — the service's coordinator.
  *
  * Label values are bounded: task names are the manager's, method names those it serves.
  */
@@ -136,6 +139,71 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
     registers,
     collect() {
       this.set(getService()?.state === 'running' ? 1 : 0);
+    },
+  });
+  // Coordination: gauges read at scrape; the counters add what the coordinator counted since the
+  // last scrape (a SIGHUP restart brings a new coordinator, counting from 0 again).
+  let seen: { coordinator: unknown; acquisitions: number; losses: number } = {
+    coordinator: undefined,
+    acquisitions: 0,
+    losses: 0,
+  };
+  const coordination = () => {
+    const c = getService()?.coordinator;
+    if (!c) return undefined;
+    if (seen.coordinator !== c) seen = { coordinator: c, acquisitions: 0, losses: 0 };
+    return c.stats();
+  };
+  new Gauge({
+    name: `${prefix}coordination_backend_up`,
+    help: '1 while the coordination backend answers every heartbeat, else 0 (absent without a service).',
+    registers,
+    collect() {
+      const s = coordination();
+      if (!s) this.remove();
+      else this.set(s.healthy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: `${prefix}coordination_leases_held`,
+    help: 'Leases (once-per-cluster tasks) this replica holds.',
+    registers,
+    collect() {
+      this.set(coordination()?.leasesHeld ?? 0);
+    },
+  });
+  new Counter({
+    name: `${prefix}coordination_lease_acquisitions_total`,
+    help: 'Leases this replica took (again after each loss).',
+    registers,
+    collect() {
+      const s = coordination();
+      if (!s) return;
+      this.inc(Math.max(0, s.leaseAcquisitions - seen.acquisitions));
+      seen.acquisitions = s.leaseAcquisitions;
+    },
+  });
+  new Counter({
+    name: `${prefix}coordination_lease_losses_total`,
+    help: 'Leases this replica lost (taken, expired, backend gone); releases are not losses.',
+    registers,
+    collect() {
+      const s = coordination();
+      if (!s) return;
+      this.inc(Math.max(0, s.leaseLosses - seen.losses));
+      seen.losses = s.leaseLosses;
+    },
+  });
+  new Gauge({
+    name: `${prefix}coordination_ring_members`,
+    help: 'Live members in the hash ring of each group the service partitions (its topic).',
+    labelNames: ['group'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const s = coordination();
+      if (!s) return;
+      for (const [group, n] of Object.entries(s.groups)) this.set({ group }, n);
     },
   });
   if (options.collectDefault ?? true) collectDefaultMetrics({ register: registry });

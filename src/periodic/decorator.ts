@@ -1,5 +1,6 @@
 import { getLogger, InvalidPeriodicTaskArg, type RequestContext } from '../core/index.js';
 import { type PeriodicTaskOptions, validateTaskOptions } from './task-options.js';
+import type { TaskRun } from './placement.js';
 import { makeTaskSpec, type PeriodicTaskFn, type TaskSpec } from './task-spec.js';
 
 // Standard decorator metadata (TC39) needs Symbol.metadata, which Node 20 lacks. TypeScript and
@@ -12,7 +13,7 @@ const kTasks = Symbol('conductor.periodicTasks');
 
 type Metadata = Record<PropertyKey, unknown>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any receiver class
-type Method = (this: any, ctx: RequestContext) => unknown;
+type Method = (this: any, ctx: RequestContext, run: TaskRun) => unknown;
 
 /**
  * The registry of one class: its own array once it declares a task (a copy of the inherited list

@@ -8,6 +8,7 @@ import {
 } from '../core/index.js';
 import { type PeriodicInternals, periodicInternals, type PeriodicTasks } from './periodic-tasks.js';
 import { DueQueue } from './due-queue.js';
+import { slotAt } from './placement.js';
 import { grow } from './task-table.js';
 
 /** Options of {@link ExactScheduler}. */
@@ -202,6 +203,10 @@ export class ExactScheduler {
     this.#slotScheduled[slot] = 1;
     const spacing = t.spacing[slot] as number;
     const last = t.lastRun[slot] as number;
+    if (t.clustered(entry)) {
+      this.#scheduleClustered(entry, now, spacing, Number.isNaN(last));
+      return;
+    }
     let due = now;
     if (!Number.isNaN(last)) {
       due = last + spacing + quantize(this.#spread * spacing * this.#random());
@@ -211,6 +216,24 @@ export class ExactScheduler {
     // Anchor NaN: anchored at its first run (see the loop).
     this.#queue.setAnchor(entry, Number.isNaN(last) ? NaN : due);
     if (Number.isNaN(last)) this.#anchorsPending++;
+    this.#queue.push(entry, due);
+  }
+
+  /**
+   * A once-per-cluster or sharded task runs on the cluster's grid: multiples of its spacing in
+   * cluster (Unix) time, the same slots on every replica, so a replica that starts (or takes over)
+   * continues the grid instead of starting its own. First run: at once if it runs immediately (its
+   * placement decides whether this slot is still free), else at the next grid point.
+   */
+  #scheduleClustered(entry: number, now: number, spacing: number, immediate: boolean): void {
+    const epoch = this.#p.epoch();
+    let due = now;
+    if (!immediate) {
+      due = slotAt(now + epoch, spacing) * spacing - epoch;
+      if (due < now) due += spacing;
+    }
+    // Anchor -epoch: grid points are `-epoch + k·spacing` in clock time.
+    this.#queue.setAnchor(entry, -epoch);
     this.#queue.push(entry, due);
   }
 
@@ -289,8 +312,12 @@ export class ExactScheduler {
     due: number,
     now: number,
   ): number {
-    let k = Math.round((due - anchor) / spacing) + 1;
+    // Cluster grids: `due` may be off the grid (a run-immediately start) and the anchor far away.
+    let k = this.#p.table.clustered(entry)
+      ? slotAt(due - anchor, spacing) + 1
+      : Math.round((due - anchor) / spacing) + 1;
     let next = anchor + k * spacing;
+    if (next <= due) next = anchor + ++k * spacing;
     if (next < now) {
       const missed = Math.floor((now - next) / spacing);
       if (missed > 0) {

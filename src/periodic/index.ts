@@ -7,6 +7,15 @@ export { periodicTask } from './decorator.js';
 export { periodicOptions } from './options.js';
 export { DEFAULT_INTERVAL, type PeriodicTaskOptions } from './task-options.js';
 export {
+  type TaskPlacementKind,
+  type TaskPlacement,
+  type TaskRun,
+  type PlacedTask,
+  localRun,
+  slotAt,
+} from './placement.js';
+export {
+  setTaskPlacement,
   PeriodicTasks,
   type PeriodicTasksOptions,
   type PeriodicTaskInfo,

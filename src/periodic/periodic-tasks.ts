@@ -13,6 +13,15 @@ import { classTasks } from './decorator.js';
 import { DEFAULT_INTERVAL, type PeriodicTaskOptions, validateTaskOptions } from './task-options.js';
 import { makeTaskSpec, type PeriodicTaskFn, type TaskSpec } from './task-spec.js';
 import { periodicOptions } from './options.js';
+import {
+  EVERY_REPLICA_RUN,
+  localRun,
+  slotAt,
+  type PlacedTask,
+  type TaskPlacement,
+  type TaskPlacementKind,
+  type TaskRun,
+} from './placement.js';
 import { TaskTable } from './task-table.js';
 
 /** What happened in one run of a task; handed to {@link PeriodicTasksOptions.onTaskRun}. */
@@ -47,6 +56,12 @@ export interface PeriodicTasksOptions {
    * name that matches no declared task is an error.
    */
   spacing?: Readonly<Record<string, number>>;
+  /**
+   * Decides the runs of once-per-cluster and sharded tasks (a service sets it from its coordinator;
+   * see {@link setTaskPlacement}). Without one, this instance is the whole cluster: such tasks run
+   * here, owning every key.
+   */
+  placement?: TaskPlacement;
 }
 
 /** A registered task as {@link PeriodicTasks.periodicTaskInfo} reports it. */
@@ -55,6 +70,7 @@ export interface PeriodicTaskInfo {
   readonly spacing: number;
   readonly runImmediately: boolean;
   readonly externalProcessOk: boolean;
+  readonly placement: TaskPlacementKind;
   /** Last run (a grid point), or null if it has not run and is due at once. */
   readonly lastRun: number | null;
 }
@@ -68,6 +84,8 @@ export interface PeriodicInternals {
   readonly logger: Logger;
   /** Runs entry `i`; returns a promise only when the task returned one. Never throws unless `raise`. */
   run(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number): void | Promise<void>;
+  /** Seconds to add to the clock's time for cluster time (the grid of cluster tasks). */
+  epoch(): number;
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
@@ -102,6 +120,7 @@ function withSpacing(
         spacing: spacing[spec.name],
         runImmediately: spec.runImmediately,
         externalProcessOk: spec.externalProcessOk,
+        placement: spec.placement,
       },
       `spacing of ${spec.name}`,
     );
@@ -110,6 +129,16 @@ function withSpacing(
   }
   return out;
 }
+
+/**
+ * Sets (or, with undefined, removes) what decides the runs of `tasks`' once-per-cluster and sharded
+ * tasks; a service calls it with its coordinator's placement before it starts the periodic timer.
+ */
+export function setTaskPlacement(tasks: PeriodicTasks, placement: TaskPlacement | undefined): void {
+  placementOf(tasks, placement);
+}
+
+let placementOf: (p: PeriodicTasks, placement: TaskPlacement | undefined) => void;
 
 /** @internal For the exact scheduler only. */
 export function periodicInternals(p: PeriodicTasks): PeriodicInternals {
@@ -131,12 +160,16 @@ export class PeriodicTasks {
   readonly #logger: Logger;
   readonly #onTaskRun: ((event: TaskRunEvent) => void) | undefined;
   readonly #internals: PeriodicInternals;
+  #placement: TaskPlacement | undefined;
 
   /** Framework methods are never callable over RPC. */
   static readonly [FRAMEWORK_BASE] = true;
 
   static {
     internalsOf = (p) => p.#internals;
+    placementOf = (p, placement) => {
+      p.#placement = placement;
+    };
   }
 
   constructor(options: PeriodicTasksOptions = {}) {
@@ -152,6 +185,7 @@ export class PeriodicTasks {
       options.runExternalPeriodicTasks ?? periodicOptions.defaults.run_external_periodic_tasks;
     this.#logger = options.logger ?? getLogger('periodic');
     this.#onTaskRun = options.onTaskRun;
+    this.#placement = options.placement;
     const now = this.#clock.now();
     for (const spec of withSpacing(classTasks(new.target), options.spacing, this.#logger)) {
       this.#table.add(
@@ -161,6 +195,7 @@ export class PeriodicTasks {
         spec.runImmediately,
         spec.externalProcessOk,
         now,
+        spec.placement,
       );
     }
     this.#internals = {
@@ -170,6 +205,7 @@ export class PeriodicTasks {
       runExternal: this.#runExternal,
       logger: this.#logger,
       run: (i, ctx, raise, scheduledAt) => this.#run(i, ctx, raise, scheduledAt),
+      epoch: () => this.#placement?.epoch ?? this.#clock.epoch ?? 0,
     };
   }
 
@@ -183,7 +219,10 @@ export class PeriodicTasks {
    * the task was skipped (negative spacing, or disabled). `fn` is called as `fn(ctx)` with this
    * instance as `this`.
    */
-  addPeriodicTask(fn: (ctx: RequestContext) => unknown, options?: PeriodicTaskOptions): boolean {
+  addPeriodicTask(
+    fn: (ctx: RequestContext, run: TaskRun) => unknown,
+    options?: PeriodicTaskOptions,
+  ): boolean {
     if (typeof fn !== 'function')
       throw new InvalidPeriodicTaskArg('addPeriodicTask: fn must be a function');
     const opts = validateTaskOptions(options, 'addPeriodicTask');
@@ -201,6 +240,7 @@ export class PeriodicTasks {
       spec.runImmediately,
       spec.externalProcessOk,
       this.#clock.now(),
+      spec.placement,
     );
     return true;
   }
@@ -216,6 +256,7 @@ export class PeriodicTasks {
         spacing: t.spacing[slot] as number,
         runImmediately: t.runImmediately(i),
         externalProcessOk: t.externalOk(i),
+        placement: t.placement(i),
         lastRun: Number.isNaN(last) ? null : last,
       };
     });
@@ -271,6 +312,55 @@ export class PeriodicTasks {
   }
 
   #run(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number): void | Promise<void> {
+    if (this.#table.clustered(i)) return this.#runPlaced(i, ctx, raise, scheduledAt);
+    return this.#invoke(i, ctx, raise, scheduledAt, EVERY_REPLICA_RUN);
+  }
+
+  /**
+   * A once-per-cluster or sharded run: the placement decides first (a claimed slot, a share of the
+   * keys). A decision that fails skips the run: a slot that could not be claimed is never run.
+   */
+  async #runPlaced(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number) {
+    const t = this.#table;
+    const spacing = t.spacing[t.slotOf(i)] as number;
+    const kind = t.placement(i);
+    const task: PlacedTask = {
+      name: t.names[i] as string,
+      fullName: this.#fullName(i),
+      placement: kind,
+      spacing,
+    };
+    const placement = this.#placement;
+    const slot = slotAt(scheduledAt + this.#internals.epoch(), spacing);
+    let run: TaskRun | null;
+    try {
+      if (!placement) run = localRun(kind, kind === 'once-per-cluster' ? slot : undefined);
+      else if (kind === 'once-per-cluster') run = await placement.claim(task, slot);
+      else run = await placement.shard(task);
+    } catch (err) {
+      if (raise) throw err;
+      this.#logger.warn(
+        { err, task: task.name, slot },
+        `Not running ${task.fullName}: its placement could not be decided`,
+      );
+      return;
+    }
+    if (!run) {
+      if (this.#logger.isLevelEnabled('debug'))
+        this.#logger.debug({ slot }, `${task.fullName}: slot ${slot} is another replica's`);
+      return;
+    }
+    const pending = this.#invoke(i, ctx, raise, scheduledAt, run);
+    if (pending) await pending;
+  }
+
+  #invoke(
+    i: number,
+    ctx: RequestContext,
+    raise: boolean,
+    scheduledAt: number,
+    run: TaskRun,
+  ): void | Promise<void> {
     const fn = this.#table.fns[i] as PeriodicTaskFn;
     if (this.#logger.isLevelEnabled('debug'))
       this.#logger.debug(`Running periodic task ${this.#fullName(i)}`);
@@ -278,7 +368,7 @@ export class PeriodicTasks {
     const startedAt = this.#onTaskRun ? this.#clock.now() : 0;
     let result: unknown;
     try {
-      result = fn.call(this, ctx);
+      result = fn.call(this, ctx, run);
     } catch (err) {
       return this.#finish(i, scheduledAt, startedAt, true, err, raise);
     }

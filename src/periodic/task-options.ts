@@ -1,4 +1,5 @@
 import { InvalidPeriodicTaskArg } from '../core/index.js';
+import { PLACEMENTS, type TaskPlacementKind } from './placement.js';
 
 /** Seconds between runs of a task whose spacing is 0 or absent (oslo's `DEFAULT_INTERVAL`). */
 export const DEFAULT_INTERVAL = 60;
@@ -15,6 +16,13 @@ export interface PeriodicTaskOptions {
   enabled?: boolean;
   /** Name in logs and in the schedule; default the method's (or function's) name. */
   name?: string;
+  /**
+   * Where it runs when the service has replicas: `every-replica` (default, the original),
+   * `once-per-cluster` (one replica per slot, under a lease) or `sharded` (each replica its share of
+   * the keys). Cluster tasks (the last two) run on the cluster's grid: multiples of `spacing` in Unix
+   * time, so every replica agrees on the slots.
+   */
+  placement?: TaskPlacementKind;
 }
 
 /** Options after validation, with defaults applied (spacing 0 is still 0 here). */
@@ -24,6 +32,7 @@ export interface ValidatedTaskOptions {
   externalProcessOk: boolean;
   enabled: boolean;
   name: string | undefined;
+  placement: TaskPlacementKind;
 }
 
 const KNOWN: ReadonlySet<string> = new Set([
@@ -32,6 +41,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   'externalProcessOk',
   'enabled',
   'name',
+  'placement',
 ]);
 const SNAKE_HINTS: Readonly<Record<string, string>> = {
   run_immediately: 'runImmediately',
@@ -77,11 +87,18 @@ export function validateTaskOptions(options: unknown, where: string): ValidatedT
   if (name !== undefined && (typeof name !== 'string' || name === '')) {
     throw new InvalidPeriodicTaskArg(`${where}: name must be a non-empty string`);
   }
+  const placement = o['placement'] ?? 'every-replica';
+  if (!PLACEMENTS.includes(placement as TaskPlacementKind)) {
+    throw new InvalidPeriodicTaskArg(
+      `${where}: placement must be ${PLACEMENTS.join(', ')}; got ${String(placement)}`,
+    );
+  }
   return {
     spacing,
     runImmediately: flag('runImmediately', false),
     externalProcessOk: flag('externalProcessOk', false),
     enabled: flag('enabled', true),
     name,
+    placement: placement as TaskPlacementKind,
   };
 }

@@ -1,8 +1,12 @@
 import type { Logger, RequestContext } from '../core/index.js';
+import type { TaskPlacementKind, TaskRun } from './placement.js';
 import { DEFAULT_INTERVAL, type ValidatedTaskOptions } from './task-options.js';
 
-/** A periodic task function: called with the owning instance as `this` and the request context. */
-export type PeriodicTaskFn = (this: unknown, ctx: RequestContext) => unknown;
+/**
+ * A periodic task function: called with the owning instance as `this`, the request context and the
+ * run (its placement, abort signal, fencing token and share of keys).
+ */
+export type PeriodicTaskFn = (this: unknown, ctx: RequestContext, run: TaskRun) => unknown;
 
 /** One registered task: what the original keeps as attributes on the decorated function. */
 export interface TaskSpec {
@@ -12,6 +16,7 @@ export interface TaskSpec {
   readonly spacing: number;
   readonly runImmediately: boolean;
   readonly externalProcessOk: boolean;
+  readonly placement: TaskPlacementKind;
 }
 
 /**
@@ -38,5 +43,6 @@ export function makeTaskSpec(
     spacing: opts.spacing === 0 ? DEFAULT_INTERVAL : opts.spacing,
     runImmediately: opts.runImmediately,
     externalProcessOk: opts.externalProcessOk,
+    placement: opts.placement,
   });
 }

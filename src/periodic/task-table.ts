@@ -1,7 +1,10 @@
+import { PLACEMENTS, type TaskPlacementKind } from './placement.js';
 import type { PeriodicTaskFn } from './task-spec.js';
 
 const IMMEDIATE = 1;
 const EXTERNAL_OK = 2;
+/** Bits 2-3: the index of the placement in PLACEMENTS (0: every replica). */
+const PLACEMENT_SHIFT = 2;
 
 /** A typed array at least `min` long (1.5× growth: amortized O(1), little slack at scale). */
 export function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T, min: number): T {
@@ -51,6 +54,7 @@ export class TaskTable {
     runImmediately: boolean,
     externalOk: boolean,
     now: number,
+    placement: TaskPlacementKind = 'every-replica',
   ): number {
     const entry = this.names.length;
     let slot = this.#slotByName.get(name);
@@ -64,7 +68,10 @@ export class TaskTable {
     this.fns.push(fn);
     this.#flags = grow(this.#flags, entry + 1);
     this.#slotOf = grow(this.#slotOf, entry + 1);
-    this.#flags[entry] = (runImmediately ? IMMEDIATE : 0) | (externalOk ? EXTERNAL_OK : 0);
+    this.#flags[entry] =
+      (runImmediately ? IMMEDIATE : 0) |
+      (externalOk ? EXTERNAL_OK : 0) |
+      (PLACEMENTS.indexOf(placement) << PLACEMENT_SHIFT);
     this.#slotOf[entry] = slot;
     if (slot !== entry) this.#shared = true;
     this.spacing[slot] = spacing;
@@ -88,5 +95,14 @@ export class TaskTable {
 
   externalOk(entry: number): boolean {
     return ((this.#flags[entry] as number) & EXTERNAL_OK) !== 0;
+  }
+
+  /** True for once-per-cluster and sharded tasks (they run on the cluster's grid). */
+  clustered(entry: number): boolean {
+    return (this.#flags[entry] as number) >> PLACEMENT_SHIFT !== 0;
+  }
+
+  placement(entry: number): TaskPlacementKind {
+    return PLACEMENTS[(this.#flags[entry] as number) >> PLACEMENT_SHIFT] as TaskPlacementKind;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `conductor-ts/service`: Manager, Service, launchers and `importClass` (oslo.service's service
  * module with Tacker's glue), and the options a service process reads. Imports config, periodic,
- * looping, messaging and core.
+ * looping, messaging, coordination and core.
  * @packageDocumentation
  */
 export {
@@ -12,11 +12,18 @@ export {
   isManagerClass,
   assertManagerClass,
 } from './manager.js';
-export { Service, type ServiceOptions, type ServiceTaskInfo } from './service.js';
+export {
+  Service,
+  type ServiceOptions,
+  type ServiceTaskInfo,
+  type ServiceCoordinationOptions,
+} from './service.js';
+export { ClusterPlacement } from './cluster-placement.js';
 export {
   serviceOptions,
   serviceProcessOptions,
   serviceOptionsFromConfig,
+  coordinationFromConfig,
   resolveServiceOptions,
   SERVICE_DEFAULTS,
   type PeriodicMode,

@@ -8,9 +8,10 @@ import {
   rpcServerOptions,
   rpcTransportOptions,
 } from '../messaging/index.js';
+import { coordinationOptions } from '../coordination/index.js';
 import { periodicOptions } from '../periodic/index.js';
 import type { ManagerClass } from './manager.js';
-import type { ServiceOptions } from './service.js';
+import type { ServiceCoordinationOptions, ServiceOptions } from './service.js';
 
 /** How the periodic tasks of a service are driven. */
 export type PeriodicMode = 'exact' | 'fixed' | 'dynamic';
@@ -165,13 +166,14 @@ export function resolveServiceOptions(o: ServiceTimingOptions): ServiceTimings {
 
 /**
  * The option sets a service process registers, in this order: the service's own, the periodic
- * tasks' and messaging's (the RabbitMQ driver's included).
+ * tasks', messaging's (the RabbitMQ driver's included) and coordination's.
  */
 export const serviceProcessOptions = Object.freeze([
   serviceOptions,
   periodicOptions,
   messagingOptions,
   rabbitOptions,
+  coordinationOptions,
 ] as const);
 
 /**
@@ -196,10 +198,22 @@ export function serviceOptionsFromConfig(
     periodicMode: s.periodic_mode,
     periodicIntervalMax: s.periodic_interval_max,
     transport: rpcTransportOptions(conf),
+    coordination: coordinationFromConfig(conf),
     executorPoolSize: rpcServerOptions(conf).executorPoolSize,
     managerOptions: {
       conf,
       runExternalPeriodicTasks: periodicOptions.read(conf).run_external_periodic_tasks,
     },
+  };
+}
+
+/** The coordinator settings of `[coordination]` (what a service opens its coordinator with). */
+export function coordinationFromConfig(conf: ConfigOpts): ServiceCoordinationOptions {
+  const c = coordinationOptions.read(conf);
+  return {
+    backendUrl: c.backend_url,
+    leaseTtl: c.lease_ttl,
+    heartbeatInterval: c.heartbeat_interval,
+    requiredAtStart: c.required_at_start,
   };
 }

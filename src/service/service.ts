@@ -6,6 +6,7 @@ import {
   type Logger,
   realClock,
 } from '../core/index.js';
+import { type Coordinator, getCoordinator } from '../coordination/index.js';
 import { FixedIntervalLoopingCall } from '../looping/index.js';
 import {
   getRpcServer,
@@ -15,7 +16,8 @@ import {
   type Transport,
   type TransportOptions,
 } from '../messaging/index.js';
-import type { TaskRunEvent } from '../periodic/index.js';
+import { setTaskPlacement, type TaskPlacementKind, type TaskRunEvent } from '../periodic/index.js';
+import { ClusterPlacement } from './cluster-placement.js';
 import { importClass } from './import-class.js';
 import {
   assertManagerClass,
@@ -56,6 +58,28 @@ export interface ServiceOptions extends ServiceTimingOptions {
   onTaskRun?: (event: TaskRunEvent) => void;
   /** Observer of every RPC request the service handles (for metrics); see `RpcServerOptions.onDispatch`. */
   onRpc?: (event: RpcDispatchEvent) => void;
+  /**
+   * How the service's replicas coordinate (once-per-cluster and sharded tasks, membership): a started
+   * {@link Coordinator} to use (not stopped by the service), or settings to open one per start.
+   * Default a private `memory://` coordinator: this service is the whole cluster.
+   */
+  coordination?: Coordinator | ServiceCoordinationOptions;
+}
+
+/** Settings of the coordinator a {@link Service} opens (`[coordination]` in configuration). */
+export interface ServiceCoordinationOptions {
+  /** `[coordination] backend_url`; default `memory://` (private to the service). */
+  readonly backendUrl?: string;
+  /** `[coordination] lease_ttl`, seconds. Default 15. */
+  readonly leaseTtl?: number;
+  /** `[coordination] heartbeat_interval`, seconds. Default 5. */
+  readonly heartbeatInterval?: number;
+  /** `[coordination] required_at_start`: fail the start when the backend is away. Default true. */
+  readonly requiredAtStart?: boolean;
+  /** Prefix of the backend's keys or tables. Default `conductor`. */
+  readonly namespace?: string;
+  /** This replica's member id; default `host:pid`. */
+  readonly memberId?: string;
 }
 
 /** A periodic task of a service as {@link Service.tasks} reports it; times are clock seconds. */
@@ -67,6 +91,8 @@ export interface ServiceTaskInfo {
   readonly lastRun: number | null;
   /** When the task is next due; null: at once (it has not run and runs when the timer first fires). */
   readonly nextDue: number | null;
+  /** Where it runs when the service has replicas. */
+  readonly placement: TaskPlacementKind;
 }
 
 /** Hooks a manager may define beyond {@link Manager}'s. */
@@ -119,6 +145,9 @@ export class Service implements ServiceBase {
   #server: RpcServer | undefined;
   #report: FixedIntervalLoopingCall | undefined;
   #periodic: PeriodicTimer | undefined;
+  #coordinator: Coordinator | undefined;
+  #ownsCoordinator = false;
+  #placement: ClusterPlacement | undefined;
   #lastReportAt: number | undefined;
   #stopped: Promise<void> = Promise.resolve();
   #resolveStopped: (() => void) | undefined;
@@ -168,6 +197,11 @@ export class Service implements ServiceBase {
     return this.#state;
   }
 
+  /** The coordinator of the service's replicas while running (the group is the service's topic). */
+  get coordinator(): Coordinator | undefined {
+    return this.#coordinator;
+  }
+
   /** The time source of the service's timers; every time it reports is in this clock's seconds. */
   get clock(): Clock {
     return this.#clock;
@@ -197,12 +231,14 @@ export class Service implements ServiceBase {
       spacing: t.spacing,
       lastRun: t.lastRun,
       nextDue: due.get(t.name) ?? (t.lastRun === null ? null : t.lastRun + t.spacing),
+      placement: t.placement,
     }));
   }
 
   /**
    * The checks that say whether the service is healthy: its own `transport` (fails unless the
-   * messaging backend is connected) followed by the manager's {@link Manager.healthChecks}.
+   * messaging backend is connected) and `coordination` (fails while the coordination backend cannot
+   * be reached), followed by the manager's {@link Manager.healthChecks}.
    */
   healthChecks(): HealthCheck[] {
     const transport: HealthCheck = {
@@ -211,7 +247,14 @@ export class Service implements ServiceBase {
         if (!this.#transport?.connected) throw new HealthCheckError('transport', 'not connected');
       },
     };
-    return [transport, ...this.manager.healthChecks()];
+    const coordination: HealthCheck = {
+      name: 'coordination',
+      check: () => {
+        if (!this.#coordinator) throw new HealthCheckError('coordination', 'not started');
+        this.#coordinator.check();
+      },
+    };
+    return [transport, coordination, ...this.manager.healthChecks()];
   }
 
   async start(): Promise<void> {
@@ -228,6 +271,7 @@ export class Service implements ServiceBase {
         `Starting ${this.binary} node`,
       );
       await this.manager.initHost();
+      await this.#startCoordination();
       await this.#startRpc();
       const hooks = this.manager as Manager & ManagerHooks;
       if (typeof hooks.initializeServiceHook === 'function')
@@ -240,6 +284,56 @@ export class Service implements ServiceBase {
       await this.kill();
       throw err;
     }
+  }
+
+  /**
+   * The coordinator (before the periodic timer, so cluster tasks have their placement from the first
+   * run): joins the group named after the topic, partitions it, and campaigns for the lease of every
+   * once-per-cluster task.
+   */
+  async #startCoordination(): Promise<void> {
+    const option = this.#options.coordination;
+    let settings: ServiceCoordinationOptions = {};
+    if (option && 'campaign' in option) {
+      this.#coordinator = option;
+      this.#ownsCoordinator = false;
+    } else {
+      settings = option ?? {};
+      this.#coordinator = getCoordinator(settings.backendUrl ?? 'memory://', {
+        memberId: settings.memberId ?? `${this.host}:${process.pid}`,
+        clock: this.#clock,
+        logger: this.#log,
+        ...(settings.leaseTtl !== undefined ? { leaseTtl: settings.leaseTtl } : {}),
+        ...(settings.heartbeatInterval !== undefined
+          ? { heartbeatInterval: settings.heartbeatInterval }
+          : {}),
+        ...(settings.namespace !== undefined ? { namespace: settings.namespace } : {}),
+      });
+      this.#ownsCoordinator = true;
+    }
+    const c = this.#coordinator;
+    await c.start({ required: settings.requiredAtStart ?? true });
+    await c.join(this.topic);
+    const placement = new ClusterPlacement(c, this.topic, c.partition(this.topic), this.#log);
+    this.#placement = placement;
+    setTaskPlacement(this.manager, placement);
+    const cls = this.manager.constructor.name;
+    for (const t of this.manager.periodicTaskInfo()) {
+      if (t.placement === 'once-per-cluster') placement.campaign({ fullName: `${cls}.${t.name}` });
+    }
+  }
+
+  /** After the periodic timer: the leases go, the group is left, an owned coordinator stops. */
+  async #stopCoordination(): Promise<void> {
+    const c = this.#coordinator;
+    if (!c) return;
+    const quiet = (what: string) => (err: unknown) =>
+      this.#log.debug({ err }, `stop: ${what} failed (it expires by its TTL)`);
+    await this.#placement?.close().catch(quiet('releasing the task leases'));
+    setTaskPlacement(this.manager, undefined);
+    this.#placement = undefined;
+    if (this.#ownsCoordinator) await c.stop().catch(quiet('stopping the coordinator'));
+    else await c.leave(this.topic).catch(quiet('leaving the group'));
   }
 
   async #startRpc(): Promise<void> {
@@ -329,6 +423,7 @@ export class Service implements ServiceBase {
       this.#report?.stop();
       this.#periodic?.stop();
       await Promise.allSettled([this.#report?.wait(), this.#periodic?.wait()]);
+      await this.#stopCoordination();
       await this.#cleanupHost();
       if (this.#ownsTransport) await this.#transport?.close();
     } finally {
@@ -352,6 +447,7 @@ export class Service implements ServiceBase {
       .catch((err: unknown) =>
         this.#log.debug({ err }, 'kill: the RPC server did not stop cleanly'),
       );
+    await this.#stopCoordination();
     await this.#cleanupHost();
     if (this.#ownsTransport)
       await this.#transport
@@ -383,6 +479,7 @@ export class Service implements ServiceBase {
     this.#server = undefined;
     this.#report = undefined;
     this.#periodic = undefined;
+    this.#coordinator = undefined;
     if (this.#ownsTransport) this.#transport = undefined;
     this.#state = 'stopped';
     this.#resolveStopped?.();

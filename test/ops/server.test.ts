@@ -122,7 +122,7 @@ describe('OpsServer /healthz', () => {
     expect(r.res.headers.get('cache-control')).toBe('no-store');
     expect(r.json()).toEqual({
       status: 'ok',
-      checks: { transport: 'ok', database: 'ok', event_loop: 'ok' },
+      checks: { transport: 'ok', coordination: 'ok', database: 'ok', event_loop: 'ok' },
     });
     const head = await get(`${base}/healthz`, { method: 'HEAD' });
     expect(head.res.status).toBe(200);
@@ -141,7 +141,12 @@ describe('OpsServer /healthz', () => {
     expect(r.res.status).toBe(503);
     expect(r.json()).toEqual({
       status: 'fail',
-      checks: { transport: 'not connected', database: 'ok', event_loop: 'ok' },
+      checks: {
+        transport: 'not connected',
+        coordination: 'ok',
+        database: 'ok',
+        event_loop: 'ok',
+      },
     });
   });
 

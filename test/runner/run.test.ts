@@ -51,6 +51,7 @@ describe('runnerOptions() and runnerConfig()', () => {
       'DEFAULT',
       'DEFAULT',
       'oslo_messaging_rabbit',
+      'coordination',
       'ops',
       'greeter',
     ]);

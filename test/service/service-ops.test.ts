@@ -89,14 +89,14 @@ describe('Service hooks for the ops endpoint', () => {
     const { service } = await makeService(clock, { periodicMode: 'exact' });
     // Before start: tick counts from construction, sweep is due at once.
     expect(service.tasks()).toEqual([
-      { name: 'tick', spacing: 10, lastRun: 0, nextDue: 10 },
-      { name: 'sweep', spacing: 30, lastRun: null, nextDue: null },
+      { name: 'tick', spacing: 10, lastRun: 0, nextDue: 10, placement: 'every-replica' },
+      { name: 'sweep', spacing: 30, lastRun: null, nextDue: null, placement: 'every-replica' },
     ]);
     await service.start();
     await clock.advance(15);
     expect(service.tasks()).toEqual([
-      { name: 'tick', spacing: 10, lastRun: 10, nextDue: 20 },
-      { name: 'sweep', spacing: 30, lastRun: 0, nextDue: 30 },
+      { name: 'tick', spacing: 10, lastRun: 10, nextDue: 20, placement: 'every-replica' },
+      { name: 'sweep', spacing: 30, lastRun: 0, nextDue: 30, placement: 'every-replica' },
     ]);
   });
 
@@ -106,8 +106,8 @@ describe('Service hooks for the ops endpoint', () => {
     await service.start();
     await clock.advance(12);
     expect(service.tasks()).toEqual([
-      { name: 'tick', spacing: 10, lastRun: 10, nextDue: 20 },
-      { name: 'sweep', spacing: 30, lastRun: 0, nextDue: 30 },
+      { name: 'tick', spacing: 10, lastRun: 10, nextDue: 20, placement: 'every-replica' },
+      { name: 'sweep', spacing: 30, lastRun: 0, nextDue: 30, placement: 'every-replica' },
     ]);
   });
 
@@ -125,11 +125,13 @@ describe('Service hooks for the ops endpoint', () => {
       });
     expect(run()).toEqual([
       ['transport', 'not connected'],
+      ['coordination', 'not started'],
       ['database', 'ok'],
     ]);
     await service.start();
     expect(run()).toEqual([
       ['transport', 'ok'],
+      ['coordination', 'ok'],
       ['database', 'ok'],
     ]);
     await transport.close();

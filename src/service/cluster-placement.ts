@@ -1,0 +1,94 @@
+import type { Candidacy, Coordinator, Partition } from '../coordination/index.js';
+import type { Logger } from '../core/index.js';
+import type { PlacedTask, TaskPlacement, TaskRun } from '../periodic/index.js';
+
+/**
+ * The placement of a service's cluster tasks on its coordinator:
+ *
+ * - once-per-cluster: a standing candidacy per task for the lease `task/<scope>/<Class.task>`, so
+ *   the holder keeps it (renewed every heartbeat) and another replica takes over within one
+ *   heartbeat of its expiry; before each slot the holder records the slot in the backend (fenced by
+ *   its token, slots only grow), so no slot ever runs twice, and a new holder continues the grid.
+ * - sharded: the group's hash ring as it is when the run starts; a replica whose membership is not
+ *   confirmed owns nothing.
+ */
+export class ClusterPlacement implements TaskPlacement {
+  readonly #coordinator: Coordinator;
+  readonly #scope: string;
+  readonly #partition: Partition;
+  readonly #candidacies = new Map<string, Candidacy>();
+  readonly #log: Logger;
+
+  constructor(coordinator: Coordinator, scope: string, partition: Partition, logger: Logger) {
+    this.#coordinator = coordinator;
+    this.#scope = scope;
+    this.#partition = partition;
+    this.#log = logger;
+  }
+
+  get epoch(): number {
+    return this.#coordinator.clock.epoch ?? 0;
+  }
+
+  /** The lease name of a once-per-cluster task. */
+  leaseName(task: Pick<PlacedTask, 'fullName'>): string {
+    return `task/${this.#scope}/${task.fullName}`;
+  }
+
+  /** Starts the candidacy of a once-per-cluster task (at service start, before its first slot). */
+  campaign(task: Pick<PlacedTask, 'fullName'>): Candidacy {
+    const name = this.leaseName(task);
+    let c = this.#candidacies.get(name);
+    if (!c) {
+      c = this.#coordinator.campaign(name);
+      this.#candidacies.set(name, c);
+    }
+    return c;
+  }
+
+  async claim(task: PlacedTask, slot: number): Promise<TaskRun | null> {
+    const candidacy = this.campaign(task);
+    const lease = candidacy.lease ?? (await candidacy.attempt());
+    if (!lease) return null;
+    if (!(await this.#coordinator.claimSlot(lease, slot))) {
+      this.#log.debug(
+        { task: task.fullName, slot },
+        'slot already run (or the lease changed hands)',
+      );
+      return null;
+    }
+    return {
+      placement: 'once-per-cluster',
+      signal: lease.signal,
+      fencingToken: lease.token,
+      slot,
+      owns: () => true,
+      shard: (items) => [...items],
+    };
+  }
+
+  shard(_task: PlacedTask): TaskRun {
+    const partition = this.#partition;
+    // One ring for the whole run; validity is read live (a replica that drops out stops owning).
+    const ring = partition.ring;
+    const owns = (key: string): boolean => partition.valid && ring.owns(key);
+    return {
+      placement: 'sharded',
+      signal: new AbortController().signal,
+      fencingToken: undefined,
+      slot: undefined,
+      owns,
+      shard: (items, keyOf = String) => {
+        const mine = [];
+        for (const item of items) if (owns(keyOf(item))) mine.push(item);
+        return mine;
+      },
+    };
+  }
+
+  /** Ends every candidacy (releasing the leases held). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#candidacies.values()].map((c) => c.cancel()));
+    this.#candidacies.clear();
+  }
+}
