@@ -85,6 +85,45 @@ describe('createServiceMetrics', () => {
     expect(sample(await m.registry.metrics(), 'conductor_service_up')).toBe(0);
   });
 
+  it("exports the coordinator's backend state, leases and ring size; counters survive a new coordinator (SIGHUP)", async () => {
+    const stats = {
+      backend: 'redis',
+      where: 'redis://127.0.0.1:6379',
+      healthy: true,
+      lastError: undefined,
+      leasesHeld: 1,
+      leaseAcquisitions: 2,
+      leaseLosses: 1,
+      groups: { TACKER_CONDUCTOR: 3 },
+    };
+    let coordinator = { stats: () => stats };
+    const fake = {
+      clock: new VirtualClock(0),
+      state: 'running',
+      get coordinator() {
+        return coordinator;
+      },
+    };
+    const m = createServiceMetrics({ collectDefault: false });
+    let text = await m.registry.metrics();
+    expect(text).not.toMatch(/^conductor_coordination_backend_up /m);
+    m.bindService(() => fake as unknown as Service);
+    text = await m.registry.metrics();
+    expect(sample(text, 'conductor_coordination_backend_up')).toBe(1);
+    expect(sample(text, 'conductor_coordination_leases_held')).toBe(1);
+    expect(sample(text, 'conductor_coordination_lease_acquisitions_total')).toBe(2);
+    expect(sample(text, 'conductor_coordination_lease_losses_total')).toBe(1);
+    expect(sample(text, 'conductor_coordination_ring_members{group="TACKER_CONDUCTOR"}')).toBe(3);
+    // A restart brings a new coordinator counting from 0: the counters add on, never go back.
+    coordinator = {
+      stats: () => ({ ...stats, healthy: false, leaseAcquisitions: 1, leaseLosses: 0 }),
+    };
+    text = await m.registry.metrics();
+    expect(sample(text, 'conductor_coordination_backend_up')).toBe(0);
+    expect(sample(text, 'conductor_coordination_lease_acquisitions_total')).toBe(3);
+    expect(sample(text, 'conductor_coordination_lease_losses_total')).toBe(1);
+  });
+
   it('uses a fresh registry each time (two services never clash), or the one given, with a prefix', async () => {
     const a = createServiceMetrics({ collectDefault: false });
     const b = createServiceMetrics({ collectDefault: false });
