@@ -11,6 +11,7 @@ import * as root from 'conductor-ts';
 import * as cli from 'conductor-ts/cli';
 import * as conductor from 'conductor-ts/conductor';
 import * as config from 'conductor-ts/config';
+import * as coordination from 'conductor-ts/coordination';
 import * as core from 'conductor-ts/core';
 import * as looping from 'conductor-ts/looping';
 import * as messaging from 'conductor-ts/messaging';
@@ -28,6 +29,7 @@ const FACES: Record<string, Record<string, unknown>> = {
   './periodic': periodic,
   './looping': looping,
   './messaging': messaging,
+  './coordination': coordination,
   './service': service,
   './conductor': conductor,
   './ops': ops,
@@ -37,7 +39,15 @@ const FACES: Record<string, Record<string, unknown>> = {
 };
 
 /** The faces the root re-exports in full (src/index.ts). */
-const IN_ROOT = ['./core', './periodic', './looping', './messaging', './service', './config'];
+const IN_ROOT = [
+  './core',
+  './periodic',
+  './looping',
+  './messaging',
+  './coordination',
+  './service',
+  './config',
+];
 
 /**
  * The runtime exports of each subpath, sorted (code-point order). The root's are the union of the
@@ -57,6 +67,7 @@ const EXPORTS: Record<string, readonly string[]> = {
     'ConfigValidationError',
     'ConfigValueError',
     'ConflictingOptionsError',
+    'CoordinationUnavailable',
     'DuplicateOptError',
     'DynamicIntervalMissingError',
     'FRAMEWORK_BASE',
@@ -67,6 +78,8 @@ const EXPORTS: Record<string, readonly string[]> = {
     'InternalError',
     'InvalidClockOption',
     'InvalidClockTime',
+    'InvalidCoordinationOption',
+    'InvalidCoordinationUrl',
     'InvalidDueQueueOption',
     'InvalidListenAddress',
     'InvalidLoopingOption',
@@ -86,6 +99,7 @@ const EXPORTS: Record<string, readonly string[]> = {
     'InvalidTransportUrl',
     'InvalidVersion',
     'InvalidWorkerCount',
+    'LeaseLostError',
     'LoopingCallDone',
     'LoopingCallTimeOut',
     'MASK',
@@ -111,6 +125,7 @@ const EXPORTS: Record<string, readonly string[]> = {
     'UnknownLoopingOption',
     'UnknownOptionError',
     'UnknownPeriodicTask',
+    'UnsupportedCoordinationBackend',
     'UnsupportedRpcEnvelopeVersion',
     'UnsupportedTransport',
     'UnsupportedVersion',
@@ -138,8 +153,11 @@ const EXPORTS: Record<string, readonly string[]> = {
     'InvalidPeriodicTaskArg',
     'PeriodicTasks',
     'UnknownPeriodicTask',
+    'localRun',
     'periodicOptions',
     'periodicTask',
+    'setTaskPlacement',
+    'slotAt',
   ],
   './looping': [
     'BackOffLoopingCall',
@@ -208,7 +226,25 @@ const EXPORTS: Record<string, readonly string[]> = {
     'rpcTransportOptions',
     'serializeRemoteException',
   ],
+  './coordination': [
+    'CoordinationUnavailable',
+    'Coordinator',
+    'HashRing',
+    'InvalidCoordinationOption',
+    'InvalidCoordinationUrl',
+    'LeaseLostError',
+    'MemoryBackend',
+    'MemorySpace',
+    'Partition',
+    'UnsupportedCoordinationBackend',
+    'coordinationOptions',
+    'forgetMemorySpace',
+    'getCoordinator',
+    'memorySpace',
+    'parseCoordinationUrl',
+  ],
   './service': [
+    'ClusterPlacement',
     'DEFAULT_GRACEFUL_SHUTDOWN_TIMEOUT',
     'EXIT_SIGINT',
     'ImportClassError',
@@ -228,6 +264,7 @@ const EXPORTS: Record<string, readonly string[]> = {
     'ServiceLauncher',
     'WORKER_ENV',
     'assertManagerClass',
+    'coordinationFromConfig',
     'importClass',
     'isManagerClass',
     'isWorkerProcess',
