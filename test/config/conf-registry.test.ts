@@ -45,9 +45,13 @@ describe('built-in defaults', () => {
     expect(() => conf.validate()).not.toThrow();
   });
 
-  it('marks transport_url and [database] connection as URL secrets', () => {
+  it('marks transport_url, [coordination] backend_url and [database] connection as URL secrets', () => {
     const secret = builtinOptions.filter((o) => o.secret).map((o) => `${o.section}.${o.name}`);
-    expect(secret).toEqual(['DEFAULT.transport_url', 'database.connection']);
+    expect(secret).toEqual([
+      'DEFAULT.transport_url',
+      'coordination.backend_url',
+      'database.connection',
+    ]);
     expect(builtinOptions.filter((o) => o.secret).every((o) => o.secret === 'url')).toBe(true);
   });
 

@@ -140,7 +140,12 @@ describe('prototype pollution', () => {
     expect(parsed.sections.get('__proto__')?.get('a')?.value).toBe('1');
     expect(parsed.sections.get('DEFAULT')?.get('__proto__')?.value).toBe('1');
     // toLog / dump / section are built from registered names only
-    expect(Object.keys(conf.toLog())).toEqual(['DEFAULT', 'database', 'oslo_messaging_rabbit']);
+    expect(Object.keys(conf.toLog())).toEqual([
+      'DEFAULT',
+      'coordination',
+      'database',
+      'oslo_messaging_rabbit',
+    ]);
     expect(Object.getPrototypeOf(conf.section('DEFAULT'))).toBe(Object.prototype);
     expect(conf.section('DEFAULT')).not.toHaveProperty('constructor', 'polluted');
     const warns = logs.messages(LEVEL.warn);
