@@ -255,6 +255,8 @@ export class OpsServer {
       return {
         name: t.name,
         spacing: t.spacing,
+        placement: t.placement,
+        ...(t.leaseHeld !== undefined ? { leaseHeld: t.leaseHeld } : {}),
         lastRun: iso(stats?.lastStartedAt),
         lastDuration: stats?.lastDuration ?? null,
         nextDue: iso(t.nextDue),

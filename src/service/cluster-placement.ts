@@ -46,6 +46,11 @@ export class ClusterPlacement implements TaskPlacement {
     return c;
   }
 
+  /** True while this replica holds the lease of a once-per-cluster task. */
+  holds(task: Pick<PlacedTask, 'fullName'>): boolean {
+    return this.#candidacies.get(this.leaseName(task))?.lease !== undefined;
+  }
+
   async claim(task: PlacedTask, slot: number): Promise<TaskRun | null> {
     const candidacy = this.campaign(task);
     const lease = candidacy.lease ?? (await candidacy.attempt());

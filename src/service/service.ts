@@ -93,6 +93,8 @@ export interface ServiceTaskInfo {
   readonly nextDue: number | null;
   /** Where it runs when the service has replicas. */
   readonly placement: TaskPlacementKind;
+  /** Once-per-cluster tasks while running: whether this replica holds the task's lease. */
+  readonly leaseHeld?: boolean;
 }
 
 /** Hooks a manager may define beyond {@link Manager}'s. */
@@ -226,7 +228,12 @@ export class Service implements ServiceBase {
     if (scheduler?.running) {
       for (const row of scheduler.schedule()) due.set(row.name, row.nextDue);
     }
+    const cls = this.manager.constructor.name;
+    const placement = this.#placement;
     return this.manager.periodicTaskInfo().map((t) => ({
+      ...(placement && t.placement === 'once-per-cluster'
+        ? { leaseHeld: placement.holds({ fullName: `${cls}.${t.name}` }) }
+        : {}),
       name: t.name,
       spacing: t.spacing,
       lastRun: t.lastRun,

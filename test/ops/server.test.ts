@@ -250,6 +250,7 @@ describe('OpsServer /tasks', () => {
       {
         name: 'tick',
         spacing: 10,
+        placement: 'every-replica',
         lastRun: null,
         lastDuration: null,
         nextDue: expect.any(String),
@@ -258,6 +259,7 @@ describe('OpsServer /tasks', () => {
       {
         name: 'sweep',
         spacing: 30,
+        placement: 'every-replica',
         lastRun: null,
         lastDuration: null,
         nextDue: null,

@@ -110,7 +110,7 @@ const countBy = <T>(items: T[], key: (t: T) => string | number) => {
 
 describe('once-per-cluster across replicas', () => {
   it('runs every slot exactly once over 200 slots, on the cluster grid', async () => {
-    const { clock } = await replicas(3);
+    const { clock, replicas: rs } = await replicas(3);
     await clock.advance(200 * SPACING);
     const slots = journal.once.map((r) => r.slot as number);
     expect(new Set(slots).size).toBe(slots.length); // no slot twice
@@ -118,8 +118,11 @@ describe('once-per-cluster across replicas', () => {
     for (let i = 1; i < slots.length; i++) expect(slots[i]).toBe((slots[i - 1] as number) + 1);
     // On the grid: each run at its slot's time.
     for (const r of journal.once) expect(r.at).toBe((r.slot as number) * SPACING);
-    // One holder all along, with one token.
+    // One holder all along, with one token; tasks() says which replica holds the lease.
     expect(new Set(journal.once.map((r) => r.host)).size).toBe(1);
+    const held = rs.map((r) => r.service.tasks().find((t) => t.name === 'report'));
+    expect(held.map((t) => t?.leaseHeld)).toEqual(rs.map((r) => r.host === journal.once[0]?.host));
+    expect(held[0]?.placement).toBe('once-per-cluster');
   });
 
   it('a crashed holder is replaced within lease_ttl + one heartbeat; no slot runs twice; tokens grow', async () => {

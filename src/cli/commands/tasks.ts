@@ -26,6 +26,8 @@ export interface TaskRow {
   readonly spacing: number;
   readonly runImmediately: boolean;
   readonly externalProcessOk: boolean;
+  /** Where it runs when the service has replicas. */
+  readonly placement: string;
   /** Declared on the class with `@periodicTask` (false: added by the constructor). */
   readonly declared: boolean;
 }
@@ -48,6 +50,7 @@ export function listTasks(cls: unknown, managerOptions: Record<string, unknown> 
     spacing: t.spacing,
     runImmediately: t.runImmediately,
     externalProcessOk: t.externalProcessOk,
+    placement: t.placement,
     declared: declared.has(t.name),
   }));
 }
@@ -58,7 +61,7 @@ export function addTasksCommand(program: Command, ctx: CliContext): Command {
     program
       .command('tasks')
       .description(
-        'list the periodic tasks of a manager class: name, spacing (seconds), run immediately, external process ok',
+        'list the periodic tasks of a manager class: name, spacing (seconds), run immediately, external process ok, placement',
       ),
   )
     .option(
@@ -95,12 +98,13 @@ Examples:
       } else {
         ctx.io.stdout.write(
           table(
-            ['name', 'spacing', 'run immediately', 'external ok'],
+            ['name', 'spacing', 'run immediately', 'external ok', 'placement'],
             rows.map((r) => [
               r.declared ? r.name : `${r.name} (added by the constructor)`,
               String(r.spacing),
               r.runImmediately ? 'yes' : 'no',
               r.externalProcessOk ? 'yes' : 'no',
+              r.placement,
             ]),
           ),
         );

@@ -5,7 +5,7 @@ import { InventoryManager, QuietManager } from '../../fixtures/cli/managers.js';
 import { cli, MANAGERS } from '../helpers.js';
 
 describe('conductor tasks', () => {
-  it('a table: name, spacing, run immediately, external ok', async () => {
+  it('a table: name, spacing, run immediately, external ok, placement', async () => {
     const r = await cli(['tasks', '--manager', `${MANAGERS}#InventoryManager`]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -14,11 +14,11 @@ describe('conductor tasks', () => {
       .split('\n')
       .map((l) => l.split(/\s{2,}/));
     expect(rows).toEqual([
-      ['NAME', 'SPACING', 'RUN IMMEDIATELY', 'EXTERNAL OK'],
-      ['checkVims', '10', 'yes', 'no'],
-      ['syncInventory', '60', 'no', 'yes'],
-      ['purge_stale', '120', 'no', 'no'],
-      ['added_later (added by the constructor)', '30', 'no', 'no'],
+      ['NAME', 'SPACING', 'RUN IMMEDIATELY', 'EXTERNAL OK', 'PLACEMENT'],
+      ['checkVims', '10', 'yes', 'no', 'every-replica'],
+      ['syncInventory', '60', 'no', 'yes', 'every-replica'],
+      ['purge_stale', '120', 'no', 'no', 'every-replica'],
+      ['added_later (added by the constructor)', '30', 'no', 'no', 'every-replica'],
     ]);
   });
 
@@ -31,6 +31,7 @@ describe('conductor tasks', () => {
         spacing: 10,
         runImmediately: true,
         externalProcessOk: false,
+        placement: 'every-replica',
         declared: true,
       },
       {
@@ -38,6 +39,7 @@ describe('conductor tasks', () => {
         spacing: 60,
         runImmediately: false,
         externalProcessOk: true,
+        placement: 'every-replica',
         declared: true,
       },
       {
@@ -45,6 +47,7 @@ describe('conductor tasks', () => {
         spacing: 120,
         runImmediately: false,
         externalProcessOk: false,
+        placement: 'every-replica',
         declared: true,
       },
       {
@@ -52,6 +55,7 @@ describe('conductor tasks', () => {
         spacing: 30,
         runImmediately: false,
         externalProcessOk: false,
+        placement: 'every-replica',
         declared: false,
       },
     ]);
@@ -88,6 +92,7 @@ describe('conductor tasks', () => {
         spacing: 45,
         runImmediately: true,
         externalProcessOk: false,
+        placement: 'sharded',
         declared: true,
       },
     ]);
