@@ -267,7 +267,10 @@ export class RedisBackend implements CoordinationBackend {
       this.#retry = true;
       this.#state = 'open';
     } catch (e) {
-      if (generation === this.#generation) redis.disconnect();
+      // A client that already ended (a refused connect) is left alone: disconnect() would mark it
+      // as closing by hand, and ioredis then swallows the next attempt's connect error, so the
+      // reason of every later failure would be 'connection lost' instead of its cause.
+      if (generation === this.#generation && redis.status !== 'end') redis.disconnect();
       if (e instanceof CoordinationUnavailable) throw e;
       // ioredis rejects connect() with "Connection is closed."; the 'error' event had the cause.
       const reason = this.#lastError ?? this.#scrub(errorText(e));

@@ -9,6 +9,7 @@ import {
   type ManagerClass,
   ReloadableService,
   Service,
+  type ServiceBase,
   serviceOptionsFromConfig,
   type SignalTarget,
 } from '../service/index.js';
@@ -39,6 +40,12 @@ export interface RunServiceOptions {
   readonly exit?: (code: number) => void;
   /** Where the launcher installs its signal handlers. Default `process`. */
   readonly signalTarget?: SignalTarget;
+  /**
+   * Called with the error of every start of the service that fails (the first, or one after a
+   * SIGHUP), besides the launcher's `Error starting service` log line (`conductor run` prints it
+   * on stderr).
+   */
+  readonly onStartError?: (err: unknown) => void;
 }
 
 /**
@@ -69,8 +76,17 @@ export async function runService(options: RunServiceOptions): Promise<number> {
   const listen = parseListen(opsOptions.read(conf).listen);
   let current: Service | undefined;
   let ops: OpsServer | undefined;
+  const onStartError = options.onStartError;
+  const failed = (err: unknown): never => {
+    try {
+      onStartError?.(err);
+    } catch (hookErr) {
+      log.error({ err: hookErr }, 'onStartError failed');
+    }
+    throw err;
+  };
   // Rebuilt from the configuration on every SIGHUP restart, so reloaded options take effect.
-  const factory = () =>
+  const build = () =>
     ReloadableService.create(async () => {
       current = await Service.create({
         ...serviceOptions(),
@@ -88,6 +104,18 @@ export async function runService(options: RunServiceOptions): Promise<number> {
       }
       return current;
     });
+  // The launcher only logs a failed start; the caller also hears of it.
+  const factory = async (): Promise<ServiceBase> => {
+    const service = await build().catch(failed);
+    if (!onStartError) return service;
+    return {
+      start: () => service.start().catch(failed),
+      stop: () => service.stop(),
+      wait: () => service.wait(),
+      reset: () => service.reset(),
+      kill: () => service.kill(),
+    };
+  };
   const launcher = launch(conf, factory, {
     workers,
     logger: root.child({ module: 'service.launcher' }),

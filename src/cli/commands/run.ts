@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
+import { errorMessage } from '../../core/index.js';
 import { runService } from '../../runner/index.js';
 import type { ManagerClass } from '../../service/index.js';
+import { oneLine } from '../format.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
 import { DEFAULT_MANAGER, DEFAULT_TOPIC } from '../manager.js';
 import { wholeNumber } from '../parse.js';
@@ -65,6 +67,12 @@ Examples:
         workers: opts.workers,
         logger,
         exit: ctx.io.exit,
+        // Besides the log line (on stdout, for the log collector), one line on stderr for whoever
+        // started the command; the messages never hold a password (URLs are masked).
+        onStartError: (err) =>
+          ctx.io.stderr.write(
+            `conductor: the service did not start: ${oneLine(errorMessage(err))}\n`,
+          ),
         ...(ctx.io.signalTarget ? { signalTarget: ctx.io.signalTarget } : {}),
       });
     });
