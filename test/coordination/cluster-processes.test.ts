@@ -26,19 +26,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { openStore } from '../../src/conductor/db/index.js';
 import { ensureBuilt, ROOT } from '../cli/build.js';
-import { RABBIT_URL, reachable, requireService } from '../helpers/services.js';
+import { dropRedisKeys } from '../helpers/redis-server.js';
+import { RABBIT_URL, REDIS_URL, reachable, requireService } from '../helpers/services.js';
 
 const execFileP = promisify(execFile);
 const suffix = randomBytes(4).toString('hex');
 const VHOST = `cluster-processes-${suffix}`;
 const TRANSPORT_URL = `${RABBIT_URL.replace(/\/[^/]*$/, '')}/${VHOST}`;
 const PG_SERVER = 'postgres://postgres@127.0.0.1:5432';
-const REDIS_URL = 'redis://127.0.0.1:6379';
 const CLI = join(ROOT, 'dist/src/cli/main.js');
 const FIXTURE = join(ROOT, 'test/fixtures/coordination/slot-conductor.mjs');
 
@@ -115,21 +114,6 @@ async function scenario(label: string): Promise<{ db: string; dbUrl: string; top
   const topic = `CLUSTER_${label.toUpperCase()}_${id.toUpperCase()}`;
   topics.push(topic);
   return { db, dbUrl: `postgresql://postgres@127.0.0.1:5432/${db}`, topic };
-}
-
-async function dropRedisKeys(match: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
 }
 
 // ---- replicas --------------------------------------------------------------------------------
@@ -331,7 +315,8 @@ afterAll(async () => {
       withPg('test', (c) => c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)),
     );
   if (BACKENDS[0].available)
-    for (const topic of topics) await attempt(() => dropRedisKeys(`conductor:*${topic}*`));
+    for (const topic of topics)
+      await attempt(() => dropRedisKeys(REDIS_URL, `conductor:*${topic}*`));
   if (vhostCreated)
     await attempt(() => execFileP('rabbitmqctl', ['delete_vhost', VHOST], { timeout: 30_000 }));
   if (failures.length > 0) throw new AggregateError(failures, 'cleanup failed');

@@ -44,16 +44,21 @@ import { Manager, Service, type ServiceCoordinationOptions } from '../../src/ser
 import { ensureBuilt, ROOT } from '../cli/build.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import {
-  freePort,
   hasRedisServer,
   type RedisServer,
   startRedisServer,
   stopRedisServers,
 } from '../helpers/redis-server.js';
-import { reachable, requireService } from '../helpers/services.js';
+import {
+  dropCoordinationTables,
+  freePort,
+  PG_URL,
+  pgAdmin,
+  reachable,
+  requireService,
+} from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
-const PG_URL = process.env['CONDUCTOR_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const pgTarget = new URL(PG_URL);
 const PG_PORT = Number(pgTarget.port || 5432);
 
@@ -374,24 +379,10 @@ describe.runIf(redisOk)('backend restarted mid-run: redis-server SIGKILLed', () 
 const pgPrefixes = new Set<string>();
 const pgFenced = new Set<string>();
 
-async function pgAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 if (pgOk) {
   afterAll(async () => {
     await pgAdmin(async (c) => {
-      for (const p of pgPrefixes) {
-        const t = `${p}_coordination`;
-        await c.query(`DROP TABLE IF EXISTS ${t}_leases, ${t}_slots, ${t}_members`);
-        await c.query(`DROP SEQUENCE IF EXISTS ${t}_fence`);
-      }
+      for (const p of pgPrefixes) await dropCoordinationTables(c, p);
       for (const t of pgFenced) await c.query(`DROP TABLE IF EXISTS ${t}`);
     });
   });

@@ -8,15 +8,20 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { PostgresBackend } from '../../src/coordination/postgresql.js';
 import { CoordinationUnavailable, InvalidCoordinationOption } from '../../src/core/index.js';
-import { reachable, requireService } from '../helpers/services.js';
+import {
+  dropCoordinationTables,
+  freePort,
+  PG_URL,
+  pgAdmin,
+  reachable,
+  requireService,
+} from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { backendContract } from './backend-contract.js';
 
-const PG_URL = process.env['CONDUCTOR_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const pgTarget = new URL(PG_URL);
 const PG_HOST = pgTarget.hostname;
 const PG_PORT = Number(pgTarget.port || 5432);
@@ -46,34 +51,11 @@ function urlAt(port: number, params: Record<string, string> = {}): string {
   return u.toString();
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
 async function dropAll(): Promise<void> {
   if (prefixes.size === 0) return;
-  await admin(async (c) => {
-    for (const p of prefixes) {
-      const t = `${p}_coordination`;
-      await c.query(`DROP TABLE IF EXISTS ${t}_leases, ${t}_slots, ${t}_members`);
-      await c.query(`DROP SEQUENCE IF EXISTS ${t}_fence`);
-    }
+  await pgAdmin(async (c) => {
+    for (const p of prefixes) await dropCoordinationTables(c, p);
   });
-}
-
-/** A port nothing listens on (bound, then freed). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Rejects of `op` with its error and how long it took (ms); fails the test if it resolves. */
@@ -285,7 +267,7 @@ describe.runIf(pgAvailable)('PostgresBackend', () => {
       const b = backend(urlAt(PG_PORT, { application_name: app }));
       await b.connect();
       await Promise.all([b.ping(), b.ping()]);
-      const killed = await admin(async (c) => {
+      const killed = await pgAdmin(async (c) => {
         const r = await c.query(
           'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
           [app],

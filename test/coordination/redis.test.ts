@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../src/coordination/redis.js';
 import { CoordinationUnavailable } from '../../src/core/index.js';
-import { reachable, requireService } from '../helpers/services.js';
+import { dropRedisKeys, startRedisServer, stopRedisServers } from '../helpers/redis-server.js';
+import { freePort, reachable, requireService } from '../helpers/services.js';
 import { backendContract } from './backend-contract.js';
 
 const URL = 'redis://127.0.0.1:6379';
@@ -15,22 +15,6 @@ const PREFIX = `test-redis-${String(process.pid)}-${randomUUID().slice(0, 8)}`;
 let made = 0;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Deletes every key matching `match` (SCAN, then DEL in batches). */
-async function dropKeys(url: string, match: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-}
 
 async function keysOf(url: string, match: string): Promise<string[]> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -47,15 +31,6 @@ async function keysOf(url: string, match: string): Promise<string[]> {
   } finally {
     await redis.quit();
   }
-}
-
-/** A TCP port nothing listens on (just now). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** A TCP server that accepts connections, counts them, and never answers. */
@@ -78,33 +53,6 @@ async function silentServer(
         server.close(() => resolve());
       }),
   };
-}
-
-/** The redis-server processes this file started (killed in afterAll if still alive). */
-const children = new Set<ChildProcess>();
-
-/** Starts a throw-away redis-server without persistence on `port` and waits until it answers. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  const until = Date.now() + 5000;
-  while (!(await reachable(port, '127.0.0.1', 200))) {
-    if (Date.now() > until) throw new Error(`redis-server on port ${String(port)} did not start`);
-    await sleep(20);
-  }
-  return child;
-}
-
-async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  await exited;
 }
 
 /** Retries `fn` until it resolves, for up to `ms`. */
@@ -132,7 +80,7 @@ async function unavailable(p: Promise<unknown>): Promise<{ error: Error; ms: num
 }
 
 afterAll(async () => {
-  await Promise.all([...children].map((c) => kill(c)));
+  await stopRedisServers();
 });
 
 describe.skipIf(!available)('RedisBackend', () => {
@@ -145,12 +93,12 @@ describe.skipIf(!available)('RedisBackend', () => {
     },
     elapse: (seconds) => sleep(seconds * 1000),
     ttl: 0.4,
-    cleanup: () => dropKeys(URL, `${PREFIX}*`),
+    cleanup: () => dropRedisKeys(URL, `${PREFIX}*`),
   });
 
   describe('redis specifics', () => {
     afterAll(async () => {
-      await dropKeys(URL, `${PREFIX}*`);
+      await dropRedisKeys(URL, `${PREFIX}*`);
     });
 
     it('keeps its keys under the prefix; abandoned groups expire; tokens are seeded from TIME', async () => {
@@ -261,7 +209,7 @@ describe.skipIf(!available)('RedisBackend', () => {
       });
       const server = await (async () => {
         await unavailable(b.connect());
-        return startRedis(port);
+        return startRedisServer(port);
       })();
       try {
         await b.connect();
@@ -269,13 +217,13 @@ describe.skipIf(!available)('RedisBackend', () => {
         await b.connect(); // already connected: a PING
       } finally {
         await b.close();
-        await kill(server);
+        await server.kill();
       }
     });
 
     it('survives a server restart on the same object; tokens keep growing across it', async () => {
       const port = await freePort();
-      let server = await startRedis(port);
+      const server = await startRedisServer(port);
       const b = new RedisBackend(`redis://127.0.0.1:${String(port)}`, {
         operationTimeout: 0.5,
         keyPrefix: 'restart',
@@ -286,7 +234,7 @@ describe.skipIf(!available)('RedisBackend', () => {
         expect(first).not.toBeNull();
         await b.heartbeat('g', 'a', 30);
 
-        await kill(server, 'SIGKILL');
+        await server.kill();
         // Down: every operation rejects (quickly: nothing is queued), none hangs.
         const ops: Array<() => Promise<unknown>> = [
           () => b.ping(),
@@ -305,7 +253,7 @@ describe.skipIf(!available)('RedisBackend', () => {
         // error: connection lost)" or "... connect ECONNREFUSED ...".
         expect(error.message).toMatch(/ping: not connected \((connection closing|reconnecting)/);
 
-        server = await startRedis(port);
+        await server.restart();
         await eventually(() => b.ping(), 5000);
         // The server kept nothing (no persistence): the lease, the group and the slot are gone...
         expect(await b.holder('job')).toBeNull();
@@ -319,13 +267,13 @@ describe.skipIf(!available)('RedisBackend', () => {
         expect(await b.claimSlot('job', 'b', second?.token ?? 0, 1)).toBe(true);
       } finally {
         await b.close();
-        await kill(server);
+        await server.kill();
       }
     });
 
     it('a server that stops answering: operations time out, then recover when it resumes', async () => {
       const port = await freePort();
-      const server = await startRedis(port);
+      const server = await startRedisServer(port);
       const b = new RedisBackend(`redis://127.0.0.1:${String(port)}`, {
         operationTimeout: 0.3,
         keyPrefix: 'stopped',
@@ -333,7 +281,7 @@ describe.skipIf(!available)('RedisBackend', () => {
       try {
         await b.connect();
         await b.heartbeat('g', 'a', 30);
-        server.kill('SIGSTOP');
+        server.signal('SIGSTOP');
         const { error, ms } = await unavailable(b.members('g'));
         expect(ms).toBeLessThan(1000);
         expect(error.message).toMatch(/no reply within 300 ms/);
@@ -342,22 +290,22 @@ describe.skipIf(!available)('RedisBackend', () => {
           const next = await unavailable(b.ping());
           expect(next.ms).toBeLessThan(1000);
         }
-        server.kill('SIGCONT');
+        server.signal('SIGCONT');
         await eventually(() => b.ping(), 5000);
         expect(await b.members('g')).toEqual(['a']);
       } finally {
-        server.kill('SIGCONT');
+        server.signal('SIGCONT');
         await b.close();
-        await kill(server);
+        await server.kill();
       }
     });
 
     it('close() is idempotent and stops reconnecting', async () => {
       const port = await freePort();
-      const server = await startRedis(port);
+      const server = await startRedisServer(port);
       const b = new RedisBackend(`redis://127.0.0.1:${String(port)}`, { keyPrefix: 'closing' });
       await b.connect();
-      await kill(server);
+      await server.kill();
       await sleep(100); // the client notices and starts its reconnect loop
       await b.close();
       await b.close();

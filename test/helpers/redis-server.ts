@@ -3,22 +3,15 @@
  * port), and free TCP ports. Every server started here is killed by {@link stopRedisServers}.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { type AddressInfo, createServer } from 'node:net';
-import { reachable } from './services.js';
+import { Redis } from 'ioredis';
+import { freePort, reachable } from './services.js';
+
+export { freePort };
 
 /** True when a `redis-server` binary is on PATH. */
 export function hasRedisServer(): boolean {
   const r = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
   return r.status === 0;
-}
-
-/** A TCP port nothing listens on (bound, then freed just now). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,6 +30,8 @@ export interface RedisServer {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts a new process on the same port (after {@link kill}) and waits until it answers. */
   restart(): Promise<void>;
+  /** Sends `signal` without waiting (SIGSTOP / SIGCONT: a server that stops answering). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 async function spawnRedis(port: number): Promise<ChildProcess> {
@@ -74,6 +69,7 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
       return child.exitCode === null && child.signalCode === null;
     },
     kill: (signal: NodeJS.Signals = 'SIGKILL') => killChild(child, signal),
+    signal: (signal: NodeJS.Signals) => void child.kill(signal),
     async restart() {
       await killChild(child, 'SIGKILL');
       child = await spawnRedis(at);
@@ -84,4 +80,20 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
 /** Kills every server started here that still runs. */
 export async function stopRedisServers(): Promise<void> {
   await Promise.all([...children].map((c) => killChild(c, 'SIGKILL')));
+}
+
+/** Deletes every key of the Redis at `url` matching `match` (SCAN, then DEL in batches). */
+export async function dropRedisKeys(url: string, match: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
 }

@@ -1,4 +1,5 @@
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
+import pg from 'pg';
 import { existsSync } from 'node:fs';
 
 /** True if something accepts TCP connections on host:port within `timeoutMs`. */
@@ -33,3 +34,34 @@ export const RABBIT_URL =
   process.env['CONDUCTOR_TEST_RABBIT_URL'] ?? 'rabbit://guest:guest@127.0.0.1:5672/';
 export const PYTHON = process.env['PYTHON'] ?? '/usr/bin/python3';
 export const hasPython = (): boolean => existsSync(PYTHON);
+
+export const REDIS_URL = process.env['CONDUCTOR_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export const PG_URL =
+  process.env['CONDUCTOR_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A TCP port nothing listens on (bound, then freed just now). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Runs `work` on a fresh client of the test PostgreSQL (`PG_URL`), closed afterwards. */
+export async function pgAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops the coordination tables and sequence a PostgreSQL backend made under `prefix`. */
+export async function dropCoordinationTables(client: pg.Client, prefix: string): Promise<void> {
+  const t = `${prefix}_coordination`;
+  await client.query(`DROP TABLE IF EXISTS ${t}_leases, ${t}_slots, ${t}_members`);
+  await client.query(`DROP SEQUENCE IF EXISTS ${t}_fence`);
+}

@@ -10,8 +10,7 @@ import { EXIT } from '../../../src/cli/index.js';
 import { type Coordinator, getCoordinator } from '../../../src/coordination/index.js';
 import { RedisBackend } from '../../../src/coordination/redis.js';
 import { captureLogs } from '../../helpers/log-capture.js';
-import { freePort } from '../../helpers/redis-server.js';
-import { reachable, requireService } from '../../helpers/services.js';
+import { freePort, reachable, requireService } from '../../helpers/services.js';
 import { cli } from '../helpers.js';
 
 const REDIS = 'redis://127.0.0.1:6379';
