@@ -172,28 +172,29 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
       this.set(coordination()?.leasesHeld ?? 0);
     },
   });
-  new Counter({
-    name: `${prefix}coordination_lease_acquisitions_total`,
-    help: 'Leases this replica took (again after each loss).',
-    registers,
-    collect() {
-      const s = coordination();
-      if (!s) return;
-      this.inc(Math.max(0, s.leaseAcquisitions - seen.acquisitions));
-      seen.acquisitions = s.leaseAcquisitions;
-    },
-  });
-  new Counter({
-    name: `${prefix}coordination_lease_losses_total`,
-    help: 'Leases this replica lost (taken, expired, backend gone); releases are not losses.',
-    registers,
-    collect() {
-      const s = coordination();
-      if (!s) return;
-      this.inc(Math.max(0, s.leaseLosses - seen.losses));
-      seen.losses = s.leaseLosses;
-    },
-  });
+  const deltaCounter = (name: string, help: string, key: 'acquisitions' | 'losses') =>
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      registers,
+      collect() {
+        const s = coordination();
+        if (!s) return;
+        const total = key === 'acquisitions' ? s.leaseAcquisitions : s.leaseLosses;
+        this.inc(Math.max(0, total - seen[key]));
+        seen[key] = total;
+      },
+    });
+  deltaCounter(
+    'coordination_lease_acquisitions_total',
+    'Leases this replica took (again after each loss).',
+    'acquisitions',
+  );
+  deltaCounter(
+    'coordination_lease_losses_total',
+    'Leases this replica lost (taken, expired, backend gone); releases are not losses.',
+    'losses',
+  );
   new Gauge({
     name: `${prefix}coordination_ring_members`,
     help: 'Live members in the hash ring of each group the service partitions (its topic).',
