@@ -44,8 +44,6 @@ export class HeldLease implements Lease {
   readonly #margin: number;
   readonly #abort = new AbortController();
   #validUntil: number;
-  /** Wakes the watchdog to re-arm it after a renewal (or to end it). */
-  #rearm = new AbortController();
 
   constructor(
     owner: LeaseOwner,
@@ -88,20 +86,19 @@ export class HeldLease implements Lease {
 
   /** A renewal sent at `sentAt` succeeded: the lease is ours until `sentAt + ttl`. */
   extend(sentAt: number, ttl: number): void {
-    if (!this.held) return;
-    this.#validUntil = Math.max(this.#validUntil, sentAt + ttl);
-    this.#rearm.abort();
+    // The watchdog is not woken: at the old deadline it finds the new one and sleeps again (one
+    // timer per lease and heartbeat, instead of one per renewal).
+    if (this.held) this.#validUntil = Math.max(this.#validUntil, sentAt + ttl);
   }
 
   /** Marks the lease lost (once): the signal aborts with a {@link LeaseLostError}. */
   lose(reason: string): boolean {
     if (!this.held) return false;
     this.#abort.abort(new LeaseLostError(this.name, reason));
-    this.#rearm.abort();
     return true;
   }
 
-  /** Sleeps until the deadline minus the margin; a renewal re-arms it; passing it loses the lease. */
+  /** Sleeps until the deadline minus the margin (renewals push it on); passing it loses the lease. */
   async #watch(): Promise<void> {
     const clock = this.#owner.clock;
     while (this.held) {
@@ -110,13 +107,11 @@ export class HeldLease implements Lease {
         this.#owner.leaseLost(this, 'not renewed in time');
         return;
       }
-      const rearm = this.#rearm.signal;
       try {
-        await clock.sleep(wait, rearm);
+        await clock.sleep(wait, this.#abort.signal);
       } catch {
-        // Re-armed (a renewal) or ended (lost, released): loop to look again.
+        // Ended (lost, released): the loop condition sees it.
       }
-      if (rearm.aborted) this.#rearm = new AbortController();
     }
   }
 }
