@@ -279,6 +279,14 @@ export class UnknownPeriodicTask extends defineError(
   'spacing: no periodic task named %s (declared: %s)',
 ) {}
 
+/** The reason of a periodic task run's aborted signal when it ran past its `timeout`. */
+export class TaskTimeoutError extends defineError(
+  'CONDUCTOR_TASK_TIMEOUT',
+  'TaskTimeoutError',
+  ConductorError,
+  'Periodic task %s ran past its timeout of %s s',
+) {}
+
 /** Bad geometry of the scheduler's due queue (bucket width, bucket count, lanes). */
 export class InvalidDueQueueOption extends defineError(
   'CONDUCTOR_PERIODIC_QUEUE_OPTION',

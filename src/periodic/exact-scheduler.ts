@@ -8,7 +8,9 @@ import {
 } from '../core/index.js';
 import { type PeriodicInternals, periodicInternals, type PeriodicTasks } from './periodic-tasks.js';
 import { DueQueue } from './due-queue.js';
+import { catchUp, type Grid } from './catch-up.js';
 import { slotAt } from './placement.js';
+import { DEFAULT_POLICY } from './task-policy.js';
 import { grow } from './task-table.js';
 
 /** Options of {@link ExactScheduler}. */
@@ -203,8 +205,22 @@ export class ExactScheduler {
     this.#slotScheduled[slot] = 1;
     const spacing = t.spacing[slot] as number;
     const last = t.lastRun[slot] as number;
+    const cron = this.#p.cronGrid(entry);
+    if (cron) {
+      this.#scheduleCron(entry, slot, now, cron, last);
+      return;
+    }
     if (t.clustered(entry)) {
       this.#scheduleClustered(entry, now, spacing, Number.isNaN(last));
+      return;
+    }
+    if (t.restored.has(slot) && !Number.isNaN(last)) {
+      // Restored from a task state store: the grid goes on from the stored last run, and the
+      // missed policy decides about the slots that passed while the process was down.
+      const anchor = last + spacing;
+      const c = this.#catchUp(entry, slot, anchor, now, spacingGrid(anchor, spacing));
+      this.#queue.setAnchor(entry, anchor);
+      this.#queue.push(entry, c);
       return;
     }
     let due = now;
@@ -217,6 +233,39 @@ export class ExactScheduler {
     this.#queue.setAnchor(entry, Number.isNaN(last) ? NaN : due);
     if (Number.isNaN(last)) this.#anchorsPending++;
     this.#queue.push(entry, due);
+  }
+
+  /**
+   * A cron task: its fire times (croner, in its time zone) in clock seconds. First run: at once if
+   * it runs immediately; else the first fire time after now — or, restored from a task state store,
+   * the first after the stored last run, the missed policy deciding about those that passed.
+   */
+  #scheduleCron(entry: number, slot: number, now: number, cron: Grid, last: number): void {
+    const t = this.#p.table;
+    let due: number;
+    if (t.restored.has(slot) && !Number.isNaN(last)) {
+      due = this.#catchUp(entry, slot, cron.after(last), now, cron);
+    } else {
+      due = Number.isNaN(last) ? now : cron.after(now);
+    }
+    this.#queue.setAnchor(entry, 0);
+    this.#queue.push(entry, due);
+  }
+
+  /** The missed policy for a next slot that may have passed: where to go, the misses reported. */
+  #catchUp(entry: number, slot: number, next: number, now: number, grid: Grid): number {
+    if (!(next < now)) return next;
+    const policy = this.#p.table.policies[entry] ?? DEFAULT_POLICY;
+    const c = catchUp(next, now, policy, grid);
+    if (c.missed > 0) {
+      this.#missed.set(slot, (this.#missed.get(slot) ?? 0) + c.missed);
+      this.#logger.warn(
+        { task: this.#p.table.names[entry], missed: c.missed, policy: policy.missed },
+        `Periodic task ${this.#owner.constructor.name}.${this.#p.table.names[entry] as string} fell behind: skipped ${c.missed} run(s)`,
+      );
+      this.#p.skipped(entry, 'missed', c.missed, next);
+    }
+    return c.due;
   }
 
   /**
@@ -303,7 +352,7 @@ export class ExactScheduler {
     }
   }
 
-  /** Next grid point; if more than one has already passed, skip to the latest and count the misses. */
+  /** Next grid point; if it has already passed, the task's missed policy decides (default: run once). */
   #nextDue(
     entry: number,
     slot: number,
@@ -312,24 +361,22 @@ export class ExactScheduler {
     due: number,
     now: number,
   ): number {
+    const cron = this.#p.cronGrid(entry);
+    if (cron) return this.#catchUp(entry, slot, cron.after(due), now, cron);
     // Cluster grids: `due` may be off the grid (a run-immediately start) and the anchor far away.
     let k = this.#p.table.clustered(entry)
       ? slotAt(due - anchor, spacing) + 1
       : Math.round((due - anchor) / spacing) + 1;
     let next = anchor + k * spacing;
     if (next <= due) next = anchor + ++k * spacing;
-    if (next < now) {
-      const missed = Math.floor((now - next) / spacing);
-      if (missed > 0) {
-        k += missed;
-        next = anchor + k * spacing;
-        this.#missed.set(slot, (this.#missed.get(slot) ?? 0) + missed);
-        this.#logger.warn(
-          { task: this.#p.table.names[entry], missed },
-          `Periodic task ${this.#owner.constructor.name}.${this.#p.table.names[entry] as string} fell behind: skipped ${missed} run(s)`,
-        );
-      }
-    }
-    return next;
+    return this.#catchUp(entry, slot, next, now, spacingGrid(anchor, spacing));
   }
+}
+
+/** The grid `anchor + k·spacing`. */
+function spacingGrid(anchor: number, spacing: number): Grid {
+  return {
+    spacing,
+    after: (t) => anchor + (Math.floor((t - anchor) / spacing + 1e-9) + 1) * spacing,
+  };
 }

@@ -16,7 +16,9 @@ export {
 } from './placement.js';
 export {
   setTaskPlacement,
+  restoreLastRuns,
   PeriodicTasks,
+  type TaskSkipEvent,
   type PeriodicTasksOptions,
   type PeriodicTaskInfo,
   type TaskRunEvent,
@@ -26,7 +28,17 @@ export {
   type ExactSchedulerOptions,
   type ScheduledTask,
 } from './exact-scheduler.js';
+export type { OverlapPolicy, MissedPolicy } from './task-policy.js';
 export {
+  MemoryTaskStateStore,
+  emptyTaskState,
+  type TaskState,
+  type TaskStateStore,
+  type TaskKey,
+  type TaskOutcome,
+} from './task-state.js';
+export {
+  TaskTimeoutError,
   InvalidPeriodicTaskArg,
   InvalidPeriodicOption,
   UnknownPeriodicTask,

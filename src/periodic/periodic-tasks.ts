@@ -7,8 +7,17 @@ import {
   type Logger,
   realClock,
   type RequestContext,
+  TaskTimeoutError,
   UnknownPeriodicTask,
 } from '../core/index.js';
+import type { Grid } from './catch-up.js';
+import type { TaskOutcome } from './task-state.js';
+import {
+  DEFAULT_POLICY,
+  type MissedPolicy,
+  type OverlapPolicy,
+  type TaskPolicy,
+} from './task-policy.js';
 import { classTasks } from './decorator.js';
 import { DEFAULT_INTERVAL, type PeriodicTaskOptions, validateTaskOptions } from './task-options.js';
 import { makeTaskSpec, type PeriodicTaskFn, type TaskSpec } from './task-spec.js';
@@ -34,8 +43,25 @@ export interface TaskRunEvent {
   readonly startedAt: number;
   /** Seconds the run took. */
   readonly duration: number;
-  /** The error the task threw, if it failed. */
+  /** The error the task threw (a `TaskTimeoutError` when it ran past its timeout), if it failed. */
   readonly error?: unknown;
+  /** `ok`, `error`, or `timeout` (reported at the deadline; the run may still be going). */
+  readonly outcome: TaskOutcome;
+}
+
+/** Slots of a task that did not run; handed to {@link PeriodicTasksOptions.onTaskSkip}. */
+export interface TaskSkipEvent {
+  readonly fullName: string;
+  readonly name: string;
+  /**
+   * `missed`: the slots passed without a run (the process was down, the scheduler was held up) and
+   * the missed policy left them out; `overlap`: the previous run was still going.
+   */
+  readonly reason: 'missed' | 'overlap';
+  /** How many slots. */
+  readonly count: number;
+  /** The due time of the (first) slot skipped, clock seconds. */
+  readonly scheduledAt: number;
 }
 
 /** Options of {@link PeriodicTasks}. */
@@ -49,6 +75,8 @@ export interface PeriodicTasksOptions {
   logger?: Logger;
   /** Observer called after every run (for metrics). Must not throw; errors are logged. */
   onTaskRun?: (event: TaskRunEvent) => void;
+  /** Observer of slots that did not run (missed, overlapping). Must not throw; errors are logged. */
+  onTaskSkip?: (event: TaskSkipEvent) => void;
   /**
    * Spacing of declared tasks for this instance, by task name, replacing the decorator's (typically
    * from configuration: oslo evaluated `spacing=CONF.x` at import, which JS modules cannot do). The
@@ -71,6 +99,13 @@ export interface PeriodicTaskInfo {
   readonly runImmediately: boolean;
   readonly externalProcessOk: boolean;
   readonly placement: TaskPlacementKind;
+  /** The cron pattern (and its zone) when the task runs on cron, else null. */
+  readonly cron: string | null;
+  readonly timezone: string | null;
+  /** Seconds a run may take, or null (no timeout). */
+  readonly timeout: number | null;
+  readonly overlap: OverlapPolicy;
+  readonly missed: MissedPolicy;
   /** Last run (a grid point), or null if it has not run and is due at once. */
   readonly lastRun: number | null;
 }
@@ -86,6 +121,10 @@ export interface PeriodicInternals {
   run(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number): void | Promise<void>;
   /** Seconds to add to the clock's time for cluster time (the grid of cluster tasks). */
   epoch(): number;
+  /** Reports slots of entry `i` that did not run (logged, counted, observed). */
+  skipped(i: number, reason: TaskSkipEvent['reason'], count: number, scheduledAt: number): void;
+  /** The cron grid of entry `i` in clock seconds, or undefined for a spacing task. */
+  cronGrid(i: number): Grid | undefined;
 }
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
@@ -124,7 +163,12 @@ function withSpacing(
       },
       `spacing of ${spec.name}`,
     );
-    const changed = makeTaskSpec(spec.fn, spec.name, opts, logger);
+    if (spec.policy?.cron) {
+      throw new InvalidPeriodicTaskArg(
+        `spacing of ${spec.name}: the task runs on cron '${spec.policy.cron.pattern}'; its spacing cannot be set`,
+      );
+    }
+    const changed = makeTaskSpec(spec.fn, spec.name, { ...opts, policy: spec.policy }, logger);
     if (changed) out.push(changed);
   }
   return out;
@@ -139,6 +183,21 @@ export function setTaskPlacement(tasks: PeriodicTasks, placement: TaskPlacement 
 }
 
 let placementOf: (p: PeriodicTasks, placement: TaskPlacement | undefined) => void;
+
+/**
+ * Sets the last runs of `tasks`' tasks (clock seconds, by task name) from a task state store, before
+ * the scheduler starts: each task continues its grid from there, and its `missed` policy decides
+ * about the slots that passed meanwhile. Names of no task are ignored.
+ */
+export function restoreLastRuns(tasks: PeriodicTasks, lastRuns: ReadonlyMap<string, number>): void {
+  const t = periodicInternals(tasks).table;
+  for (const [name, last] of lastRuns) {
+    const slot = t.slotByName(name);
+    if (slot === undefined || !Number.isFinite(last)) continue;
+    t.lastRun[slot] = last;
+    t.restored.add(slot);
+  }
+}
 
 /** @internal For the exact scheduler only. */
 export function periodicInternals(p: PeriodicTasks): PeriodicInternals {
@@ -159,6 +218,9 @@ export class PeriodicTasks {
   readonly #runExternal: boolean;
   readonly #logger: Logger;
   readonly #onTaskRun: ((event: TaskRunEvent) => void) | undefined;
+  readonly #onTaskSkip: ((event: TaskSkipEvent) => void) | undefined;
+  /** Per entry with a policy: runs in flight and the run queued behind them (`queue-one`). */
+  readonly #inflight = new Map<number, { count: number; queued: (() => void) | undefined }>();
   readonly #internals: PeriodicInternals;
   #placement: TaskPlacement | undefined;
 
@@ -185,6 +247,7 @@ export class PeriodicTasks {
       options.runExternalPeriodicTasks ?? periodicOptions.defaults.run_external_periodic_tasks;
     this.#logger = options.logger ?? getLogger('periodic');
     this.#onTaskRun = options.onTaskRun;
+    this.#onTaskSkip = options.onTaskSkip;
     this.#placement = options.placement;
     const now = this.#clock.now();
     for (const spec of withSpacing(classTasks(new.target), options.spacing, this.#logger)) {
@@ -196,6 +259,7 @@ export class PeriodicTasks {
         spec.externalProcessOk,
         now,
         spec.placement,
+        spec.policy,
       );
     }
     this.#internals = {
@@ -206,6 +270,8 @@ export class PeriodicTasks {
       logger: this.#logger,
       run: (i, ctx, raise, scheduledAt) => this.#run(i, ctx, raise, scheduledAt),
       epoch: () => this.#placement?.epoch ?? this.#clock.epoch ?? 0,
+      skipped: (i, reason, count, scheduledAt) => this.#skipped(i, reason, count, scheduledAt),
+      cronGrid: (i) => this.#cronGrid(i),
     };
   }
 
@@ -241,6 +307,7 @@ export class PeriodicTasks {
       spec.externalProcessOk,
       this.#clock.now(),
       spec.placement,
+      spec.policy,
     );
     return true;
   }
@@ -251,12 +318,18 @@ export class PeriodicTasks {
     return t.names.map((name, i) => {
       const slot = t.slotOf(i);
       const last = t.lastRun[slot] as number;
+      const policy = t.policies[i] ?? DEFAULT_POLICY;
       return {
         name,
         spacing: t.spacing[slot] as number,
         runImmediately: t.runImmediately(i),
         externalProcessOk: t.externalOk(i),
         placement: t.placement(i),
+        cron: policy.cron?.pattern ?? null,
+        timezone: policy.cron?.timezone ?? null,
+        timeout: policy.timeout ?? null,
+        overlap: policy.overlap,
+        missed: policy.missed,
         lastRun: Number.isNaN(last) ? null : last,
       };
     });
@@ -282,13 +355,17 @@ export class PeriodicTasks {
       const last = t.lastRun[slot] as number;
       idleFor = Math.min(idleFor, spacing);
       if (!Number.isNaN(last)) {
-        const idle = last + spacing - this.#clock.now();
+        const cron = t.policies[i] === undefined ? undefined : this.#cronGrid(i);
+        const idle = (cron ? cron.after(last) : last + spacing) - this.#clock.now();
         if (idle > 0) {
           idleFor = Math.min(idleFor, idle);
           continue;
         }
       }
-      t.lastRun[slot] = this.#nearestBoundary(last, spacing);
+      t.lastRun[slot] =
+        t.policies[i]?.cron !== undefined
+          ? this.#clock.now()
+          : this.#nearestBoundary(last, spacing);
       const pending = this.#run(i, ctx, raise, this.#clock.now());
       if (pending) await pending;
       await this.#clock.sleep(0);
@@ -312,15 +389,110 @@ export class PeriodicTasks {
   }
 
   #run(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number): void | Promise<void> {
-    if (this.#table.clustered(i)) return this.#runPlaced(i, ctx, raise, scheduledAt);
-    return this.#invoke(i, ctx, raise, scheduledAt, EVERY_REPLICA_RUN);
+    const policy = this.#table.policies[i];
+    if (policy !== undefined) return this.#runWithPolicy(i, ctx, raise, scheduledAt, policy);
+    if (this.#table.clustered(i)) return this.#runPlaced(i, ctx, raise, scheduledAt, undefined);
+    return this.#invoke(i, ctx, raise, scheduledAt, EVERY_REPLICA_RUN, undefined);
+  }
+
+  /**
+   * A run under the task's policies: the overlap policy when the previous run still goes, then the
+   * run, raced against its timeout. Resolves when the run ends or its timeout passes, whichever is
+   * first (at once for `allow`): a run past its timeout goes on alone, its signal aborted.
+   */
+  #runWithPolicy(
+    i: number,
+    ctx: RequestContext,
+    raise: boolean,
+    scheduledAt: number,
+    policy: TaskPolicy,
+  ): void | Promise<void> {
+    let state = this.#inflight.get(i);
+    if (!state) this.#inflight.set(i, (state = { count: 0, queued: undefined }));
+    if (state.count > 0 && policy.overlap !== 'allow') {
+      if (policy.overlap === 'queue-one' && !state.queued) {
+        state.queued = () => void this.#runWithPolicy(i, ctx, false, this.#clock.now(), policy);
+        return;
+      }
+      this.#skipped(i, 'overlap', 1, scheduledAt);
+      return;
+    }
+    const tracked = state;
+    tracked.count++;
+    // `timer` aborts the run's signal at the deadline; `stopDeadline` ends the deadline's sleep early.
+    const timer = policy.timeout !== undefined ? new AbortController() : undefined;
+    const stopDeadline = timer ? new AbortController() : undefined;
+    const timed = { timedOut: false };
+    const settle = (): void => {
+      tracked.count--;
+      stopDeadline?.abort();
+      const next = tracked.count === 0 ? tracked.queued : undefined;
+      if (next) {
+        tracked.queued = undefined;
+        next();
+      }
+    };
+    let running: void | Promise<void>;
+    try {
+      running = this.#table.clustered(i)
+        ? this.#runPlaced(i, ctx, raise, scheduledAt, timer ? { timer, timed } : undefined)
+        : this.#invoke(
+            i,
+            ctx,
+            raise,
+            scheduledAt,
+            timer ? { ...EVERY_REPLICA_RUN, signal: timer.signal } : EVERY_REPLICA_RUN,
+            timer ? timed : undefined,
+          );
+    } catch (err) {
+      settle();
+      throw err;
+    }
+    if (!running) {
+      settle();
+      return;
+    }
+    const ended = running.then(settle, (err: unknown) => {
+      settle();
+      throw err;
+    });
+    if (policy.overlap === 'allow' || timer === undefined) {
+      if (policy.overlap !== 'allow') return ended;
+      ended.catch((err: unknown) =>
+        this.#logger.error({ err }, `Error during ${this.#fullName(i)}`),
+      );
+      return;
+    }
+    const timeout = policy.timeout as number;
+    const deadline = this.#clock.sleep(timeout, stopDeadline?.signal).then(
+      () => {
+        timed.timedOut = true;
+        const err = new TaskTimeoutError(this.#fullName(i), timeout);
+        timer.abort(err);
+        this.#logger.warn(
+          { task: this.#table.names[i], timeout },
+          `Periodic task ${this.#fullName(i)} ran past its timeout of ${timeout} s; it goes on alone, its signal aborted`,
+        );
+        this.#emit(i, scheduledAt, this.#clock.now() - timeout, timeout, err, 'timeout');
+      },
+      () => undefined, // the run ended first
+    );
+    // The run's own later failure, after its timeout, is logged by #finish; never unhandled.
+    ended.catch(() => undefined);
+    return Promise.race([ended, deadline]);
   }
 
   /**
    * A once-per-cluster or sharded run: the placement decides first (a claimed slot, a share of the
    * keys). A decision that fails skips the run: a slot that could not be claimed is never run.
    */
-  async #runPlaced(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number) {
+  async #runPlaced(
+    i: number,
+    ctx: RequestContext,
+    raise: boolean,
+    scheduledAt: number,
+    timeout: { timer: AbortController; timed: { timedOut: boolean } } | undefined,
+  ) {
     const t = this.#table;
     const spacing = t.spacing[t.slotOf(i)] as number;
     const kind = t.placement(i);
@@ -331,7 +503,10 @@ export class PeriodicTasks {
       spacing,
     };
     const placement = this.#placement;
-    const slot = slotAt(scheduledAt + this.#internals.epoch(), spacing);
+    const clusterTime = scheduledAt + this.#internals.epoch();
+    // A cron task's slot is its fire time's second; a spacing task's, its index on the grid.
+    const slot =
+      t.policies[i]?.cron !== undefined ? Math.round(clusterTime) : slotAt(clusterTime, spacing);
     let run: TaskRun | null;
     try {
       if (!placement) run = localRun(kind, kind === 'once-per-cluster' ? slot : undefined);
@@ -350,7 +525,10 @@ export class PeriodicTasks {
         this.#logger.debug({ slot }, `${task.fullName}: slot ${slot} is another replica's`);
       return;
     }
-    const pending = this.#invoke(i, ctx, raise, scheduledAt, run);
+    if (timeout) {
+      run = { ...run, signal: AbortSignal.any([run.signal, timeout.timer.signal]) };
+    }
+    const pending = this.#invoke(i, ctx, raise, scheduledAt, run, timeout?.timed);
     if (pending) await pending;
   }
 
@@ -360,23 +538,24 @@ export class PeriodicTasks {
     raise: boolean,
     scheduledAt: number,
     run: TaskRun,
+    timed: { timedOut: boolean } | undefined,
   ): void | Promise<void> {
     const fn = this.#table.fns[i] as PeriodicTaskFn;
     if (this.#logger.isLevelEnabled('debug'))
       this.#logger.debug(`Running periodic task ${this.#fullName(i)}`);
     // Only an observer needs the start time: a million tasks should not pay a clock read each.
-    const startedAt = this.#onTaskRun ? this.#clock.now() : 0;
+    const startedAt = this.#onTaskRun || timed ? this.#clock.now() : 0;
     let result: unknown;
     try {
       result = fn.call(this, ctx, run);
     } catch (err) {
-      return this.#finish(i, scheduledAt, startedAt, true, err, raise);
+      return this.#finish(i, scheduledAt, startedAt, true, err, raise, timed);
     }
     if (!isThenable(result))
-      return this.#finish(i, scheduledAt, startedAt, false, undefined, raise);
+      return this.#finish(i, scheduledAt, startedAt, false, undefined, raise, timed);
     return Promise.resolve(result).then(
-      () => this.#finish(i, scheduledAt, startedAt, false, undefined, raise),
-      (err: unknown) => this.#finish(i, scheduledAt, startedAt, true, err, raise),
+      () => this.#finish(i, scheduledAt, startedAt, false, undefined, raise, timed),
+      (err: unknown) => this.#finish(i, scheduledAt, startedAt, true, err, raise, timed),
     );
   }
 
@@ -387,24 +566,83 @@ export class PeriodicTasks {
     failed: boolean,
     err: unknown,
     raise: boolean,
+    timed?: { timedOut: boolean },
   ): void {
-    if (this.#onTaskRun) {
-      const event: TaskRunEvent = {
-        fullName: this.#fullName(i),
-        name: this.#table.names[i] as string,
-        scheduledAt,
-        startedAt,
-        duration: this.#clock.now() - startedAt,
-        ...(failed ? { error: err } : {}),
-      };
-      try {
-        this.#onTaskRun(event);
-      } catch (hookErr) {
-        this.#logger.error({ err: hookErr }, 'onTaskRun observer failed');
-      }
+    if (timed?.timedOut) {
+      // Reported at its deadline already; this is the overrun's end.
+      this.#logger.warn(
+        { task: this.#table.names[i], ...(failed ? { err } : {}) },
+        `Periodic task ${this.#fullName(i)} ended ${(this.#clock.now() - startedAt).toFixed(3)} s after it started, past its timeout`,
+      );
+      return;
     }
+    this.#emit(
+      i,
+      scheduledAt,
+      startedAt,
+      this.#clock.now() - startedAt,
+      failed ? err : undefined,
+      failed ? 'error' : 'ok',
+    );
     if (!failed) return;
     if (raise) throw err;
     this.#logger.error({ err }, `Error during ${this.#fullName(i)}`);
+  }
+
+  #emit(
+    i: number,
+    scheduledAt: number,
+    startedAt: number,
+    duration: number,
+    err: unknown,
+    outcome: TaskOutcome,
+  ): void {
+    if (!this.#onTaskRun) return;
+    const event: TaskRunEvent = {
+      fullName: this.#fullName(i),
+      name: this.#table.names[i] as string,
+      scheduledAt,
+      startedAt,
+      duration,
+      ...(outcome !== 'ok' ? { error: err } : {}),
+      outcome,
+    };
+    try {
+      this.#onTaskRun(event);
+    } catch (hookErr) {
+      this.#logger.error({ err: hookErr }, 'onTaskRun observer failed');
+    }
+  }
+
+  #skipped(i: number, reason: TaskSkipEvent['reason'], count: number, scheduledAt: number): void {
+    const fullName = this.#fullName(i);
+    // Missed slots are logged by the scheduler that found them.
+    if (reason === 'overlap')
+      this.#logger.warn(
+        { task: this.#table.names[i], reason, count },
+        reason === 'overlap'
+          ? `Periodic task ${fullName}: slot skipped, the previous run is still going`
+          : `Periodic task ${fullName} fell behind: skipped ${count} run(s)`,
+      );
+    if (!this.#onTaskSkip) return;
+    try {
+      this.#onTaskSkip({
+        fullName,
+        name: this.#table.names[i] as string,
+        reason,
+        count,
+        scheduledAt,
+      });
+    } catch (hookErr) {
+      this.#logger.error({ err: hookErr }, 'onTaskSkip observer failed');
+    }
+  }
+
+  /** A cron task's grid in clock seconds (its fire times shifted by the epoch). */
+  #cronGrid(i: number): Grid | undefined {
+    const cron = this.#table.policies[i]?.cron;
+    if (!cron) return undefined;
+    const epoch = this.#internals.epoch();
+    return { spacing: undefined, after: (t) => cron.next(t + epoch) - epoch };
   }
 }

@@ -1,5 +1,12 @@
 import { InvalidPeriodicTaskArg } from '../core/index.js';
 import { PLACEMENTS, type TaskPlacementKind } from './placement.js';
+import {
+  type MissedPolicy,
+  type OverlapPolicy,
+  POLICY_KEYS,
+  type TaskPolicy,
+  validatePolicy,
+} from './task-policy.js';
 
 /** Seconds between runs of a task whose spacing is 0 or absent (oslo's `DEFAULT_INTERVAL`). */
 export const DEFAULT_INTERVAL = 60;
@@ -23,6 +30,25 @@ export interface PeriodicTaskOptions {
    * time, so every replica agrees on the slots.
    */
   placement?: TaskPlacementKind;
+  /**
+   * Seconds a run may take: at the deadline its `run.signal` aborts (with `TaskTimeoutError`), the
+   * run is reported as overrunning, and the scheduler goes on without it. Default none (the
+   * scheduler waits for every run, as the original does).
+   */
+  timeout?: number;
+  /** When a slot comes while the previous run still goes: `skip` (default), `queue-one`, `allow`. */
+  overlap?: OverlapPolicy;
+  /**
+   * A cron pattern (croner's syntax, e.g. `'*\/5 * * * *'`, 6 fields for seconds) instead of a
+   * spacing; fire times are in `timezone` (default the process's), DST handled by croner.
+   */
+  cron?: string;
+  /** IANA time zone of `cron`, e.g. `Europe/Berlin`. */
+  timezone?: string;
+  /** What runs of slots that passed without a run: `run-once` (default), `skip`, `run-all`. */
+  missed?: MissedPolicy;
+  /** Seconds back from now within which missed slots may still run. Default no limit. */
+  catchupWindow?: number;
 }
 
 /** Options after validation, with defaults applied (spacing 0 is still 0 here). */
@@ -33,6 +59,8 @@ export interface ValidatedTaskOptions {
   enabled: boolean;
   name: string | undefined;
   placement: TaskPlacementKind;
+  /** Undefined when every run policy is the default. */
+  policy: TaskPolicy | undefined;
 }
 
 const KNOWN: ReadonlySet<string> = new Set([
@@ -42,6 +70,7 @@ const KNOWN: ReadonlySet<string> = new Set([
   'enabled',
   'name',
   'placement',
+  ...POLICY_KEYS,
 ]);
 const SNAKE_HINTS: Readonly<Record<string, string>> = {
   run_immediately: 'runImmediately',
@@ -100,5 +129,6 @@ export function validateTaskOptions(options: unknown, where: string): ValidatedT
     enabled: flag('enabled', true),
     name,
     placement: placement as TaskPlacementKind,
+    policy: validatePolicy(o, where),
   };
 }

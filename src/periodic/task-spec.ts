@@ -1,6 +1,7 @@
 import type { Logger, RequestContext } from '../core/index.js';
 import type { TaskPlacementKind, TaskRun } from './placement.js';
 import { DEFAULT_INTERVAL, type ValidatedTaskOptions } from './task-options.js';
+import type { TaskPolicy } from './task-policy.js';
 
 /**
  * A periodic task function: called with the owning instance as `this`, the request context and the
@@ -17,6 +18,8 @@ export interface TaskSpec {
   readonly runImmediately: boolean;
   readonly externalProcessOk: boolean;
   readonly placement: TaskPlacementKind;
+  /** Run policies (timeout, overlap, cron, missed); undefined when all are defaults. */
+  readonly policy: TaskPolicy | undefined;
 }
 
 /**
@@ -40,9 +43,24 @@ export function makeTaskSpec(
   return Object.freeze({
     name,
     fn,
-    spacing: opts.spacing === 0 ? DEFAULT_INTERVAL : opts.spacing,
+    spacing: opts.policy?.cron
+      ? cronSpacing(opts.policy)
+      : opts.spacing === 0
+        ? DEFAULT_INTERVAL
+        : opts.spacing,
     runImmediately: opts.runImmediately,
     externalProcessOk: opts.externalProcessOk,
     placement: opts.placement,
+    policy: opts.policy,
   });
+}
+
+/** A cron task's nominal spacing (for `idle_for` and reports): the gap between its next two fires. */
+function cronSpacing(policy: TaskPolicy): number {
+  const cron = policy.cron;
+  if (!cron) return DEFAULT_INTERVAL;
+  const now = Date.now() / 1000;
+  const a = cron.next(now);
+  const b = cron.next(a);
+  return Number.isFinite(b - a) && b > a ? b - a : DEFAULT_INTERVAL;
 }

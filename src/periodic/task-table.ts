@@ -1,5 +1,6 @@
 import { PLACEMENTS, type TaskPlacementKind } from './placement.js';
 import type { PeriodicTaskFn } from './task-spec.js';
+import type { TaskPolicy } from './task-policy.js';
 
 const IMMEDIATE = 1;
 const EXTERNAL_OK = 2;
@@ -27,6 +28,10 @@ export function grow<T extends Float64Array | Int32Array | Uint8Array>(a: T, min
 export class TaskTable {
   readonly names: string[] = [];
   readonly fns: PeriodicTaskFn[] = [];
+  /** Per entry: its run policies, or undefined (every default: the fast path). */
+  readonly policies: (TaskPolicy | undefined)[] = [];
+  /** Slots whose last run was restored from a task state store (their missed policy applies at start). */
+  readonly restored = new Set<number>();
   #flags = new Uint8Array(8);
   #slotOf = new Int32Array(8);
   /** False while every name is distinct, so that slot = entry and a run needs no `slotOf` read. */
@@ -55,6 +60,7 @@ export class TaskTable {
     externalOk: boolean,
     now: number,
     placement: TaskPlacementKind = 'every-replica',
+    policy?: TaskPolicy,
   ): number {
     const entry = this.names.length;
     let slot = this.#slotByName.get(name);
@@ -66,6 +72,7 @@ export class TaskTable {
     }
     this.names.push(name);
     this.fns.push(fn);
+    this.policies.push(policy);
     this.#flags = grow(this.#flags, entry + 1);
     this.#slotOf = grow(this.#slotOf, entry + 1);
     this.#flags[entry] =
@@ -100,6 +107,15 @@ export class TaskTable {
   /** True for once-per-cluster and sharded tasks (they run on the cluster's grid). */
   clustered(entry: number): boolean {
     return (this.#flags[entry] as number) >> PLACEMENT_SHIFT !== 0;
+  }
+
+  policy(entry: number): TaskPolicy | undefined {
+    return this.policies[entry];
+  }
+
+  /** The slot of a name, or undefined. */
+  slotByName(name: string): number | undefined {
+    return this.#slotByName.get(name);
   }
 
   placement(entry: number): TaskPlacementKind {

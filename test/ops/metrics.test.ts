@@ -17,6 +17,7 @@ const run = (over: Partial<TaskRunEvent> = {}): TaskRunEvent => ({
   scheduledAt: 10,
   startedAt: 10.5,
   duration: 0.25,
+  outcome: 'ok',
   ...over,
 });
 
