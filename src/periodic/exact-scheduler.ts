@@ -171,6 +171,11 @@ export class ExactScheduler {
     return this.#done;
   }
 
+  /** The name of the task whose run the loop is waiting for, or undefined (stall reports name it). */
+  get runningTask(): string | undefined {
+    return this.#runningEntry >= 0 ? this.#p.table.names[this.#runningEntry] : undefined;
+  }
+
   /** The schedule, one row per scheduled task, in no particular order. */
   schedule(): ScheduledTask[] {
     const t = this.#p.table;

@@ -1,7 +1,11 @@
 import type { OptionSource } from '../config/index.js';
 import { FRAMEWORK_BASE, NotAManagerError, type RequestContext } from '../core/index.js';
 import { Target } from '../messaging/index.js';
-import { PeriodicTasks, type PeriodicTasksOptions } from '../periodic/index.js';
+import {
+  PeriodicTasks,
+  type PeriodicTasksOptions,
+  type TaskStateStore,
+} from '../periodic/index.js';
 import { SERVICE_DEFAULTS } from './options.js';
 
 /** Options of a {@link Manager}. */
@@ -72,6 +76,14 @@ export class Manager extends PeriodicTasks {
    */
   healthChecks(): HealthCheck[] {
     return [];
+  }
+
+  /**
+   * Where the service keeps its tasks' last runs across restarts (called after `initHost`); none by
+   * default. The conductor returns its database's. Never callable over RPC.
+   */
+  taskStateStore(): TaskStateStore | undefined {
+    return undefined;
   }
 
   /** Runs the due periodic tasks (the service's fixed-tick mode calls this); the idle time is discarded. */

@@ -16,7 +16,17 @@ import {
   type Transport,
   type TransportOptions,
 } from '../messaging/index.js';
-import { setTaskPlacement, type TaskPlacementKind, type TaskRunEvent } from '../periodic/index.js';
+import {
+  restoreLastRuns,
+  setTaskPlacement,
+  type TaskKey,
+  type TaskPlacementKind,
+  type TaskRunEvent,
+  type TaskSkipEvent,
+  type TaskState,
+  type TaskStateStore,
+} from '../periodic/index.js';
+import { TaskStateRecorder } from './task-state-recorder.js';
 import { ClusterPlacement } from './cluster-placement.js';
 import { importClass } from './import-class.js';
 import {
@@ -56,6 +66,14 @@ export interface ServiceOptions extends ServiceTimingOptions {
    * after an `onTaskRun` in `managerOptions`, if both are set. Errors are logged.
    */
   onTaskRun?: (event: TaskRunEvent) => void;
+  /** Observer of the slots that did not run (missed, overlapping), as `onTaskRun`. */
+  onTaskSkip?: (event: TaskSkipEvent) => void;
+  /**
+   * Where the tasks' last runs and counts are kept across restarts; default the manager's
+   * `taskStateStore()` (the conductor: its database), else none. With one, each task continues its
+   * grid from its stored last run on start, and its `missed` policy decides about the slots between.
+   */
+  taskStateStore?: TaskStateStore;
   /** Observer of every RPC request the service handles (for metrics); see `RpcServerOptions.onDispatch`. */
   onRpc?: (event: RpcDispatchEvent) => void;
   /**
@@ -95,10 +113,23 @@ export interface ServiceTaskInfo {
   readonly placement: TaskPlacementKind;
   /** Once-per-cluster tasks while running: whether this replica holds the task's lease. */
   readonly leaseHeld?: boolean;
+  /** The cron pattern (and zone) of a cron task, else null. */
+  readonly cron: string | null;
+  readonly timezone: string | null;
+  /** Seconds a run may take, or null. */
+  readonly timeout: number | null;
+  /** What the task's state store (or this process, without one) remembers of it, if anything. */
+  readonly state?: TaskState;
 }
 
 /** Hooks a manager may define beyond {@link Manager}'s. */
+/** Forwards run events to the service's state recorder, which exists only while it runs. */
+interface RecorderSlot {
+  recorder: TaskStateRecorder | undefined;
+}
+
 interface ManagerHooks {
+  taskStateStore?(): TaskStateStore | undefined;
   initializeServiceHook?(service: Service): unknown;
   reportState?(service: Service): unknown;
   reset?(): unknown;
@@ -148,14 +179,21 @@ export class Service implements ServiceBase {
   #report: FixedIntervalLoopingCall | undefined;
   #periodic: PeriodicTimer | undefined;
   #coordinator: Coordinator | undefined;
+  readonly #recorderSlot: RecorderSlot;
   #ownsCoordinator = false;
   #placement: ClusterPlacement | undefined;
   #lastReportAt: number | undefined;
   #stopped: Promise<void> = Promise.resolve();
   #resolveStopped: (() => void) | undefined;
 
-  private constructor(manager: Manager, options: ServiceOptions, timings: ServiceTimings) {
+  private constructor(
+    manager: Manager,
+    options: ServiceOptions,
+    timings: ServiceTimings,
+    recorderSlot: RecorderSlot,
+  ) {
     this.manager = manager;
+    this.#recorderSlot = recorderSlot;
     this.#options = options;
     this.host = timings.host;
     this.binary = timings.binary;
@@ -178,15 +216,24 @@ export class Service implements ServiceBase {
     );
     const host = timings.host;
     const managerOptions = options.managerOptions as ManagerOptions | undefined;
-    const onTaskRun = chain(managerOptions?.onTaskRun, options.onTaskRun);
+    const slot: RecorderSlot = { recorder: undefined };
+    const onTaskRun = chain(
+      chain(managerOptions?.onTaskRun, options.onTaskRun),
+      (e: TaskRunEvent) => slot.recorder?.onTaskRun(e),
+    );
+    const onTaskSkip = chain(
+      chain(managerOptions?.onTaskSkip, options.onTaskSkip),
+      (e: TaskSkipEvent) => slot.recorder?.onTaskSkip(e),
+    );
     const manager = new cls({
       ...managerOptions,
-      ...(onTaskRun ? { onTaskRun } : {}),
+      onTaskRun,
+      onTaskSkip,
       host,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    return new Service(manager, options, timings);
+    return new Service(manager, options, timings, slot);
   }
 
   /** The transport in use while running. */
@@ -230,6 +277,7 @@ export class Service implements ServiceBase {
     }
     const cls = this.manager.constructor.name;
     const placement = this.#placement;
+    const states = this.#recorderSlot.recorder?.states();
     return this.manager.periodicTaskInfo().map((t) => ({
       ...(placement && t.placement === 'once-per-cluster'
         ? { leaseHeld: placement.holds({ fullName: `${cls}.${t.name}` }) }
@@ -239,6 +287,10 @@ export class Service implements ServiceBase {
       lastRun: t.lastRun,
       nextDue: due.get(t.name) ?? (t.lastRun === null ? null : t.lastRun + t.spacing),
       placement: t.placement,
+      cron: t.cron,
+      timezone: t.timezone,
+      timeout: t.timeout,
+      ...(states?.has(t.name) ? { state: states.get(t.name) as TaskState } : {}),
     }));
   }
 
@@ -279,6 +331,7 @@ export class Service implements ServiceBase {
       );
       await this.manager.initHost();
       await this.#startCoordination();
+      await this.#startTaskStates();
       await this.#startRpc();
       const hooks = this.manager as Manager & ManagerHooks;
       if (typeof hooks.initializeServiceHook === 'function')
@@ -328,6 +381,36 @@ export class Service implements ServiceBase {
     for (const t of this.manager.periodicTaskInfo()) {
       if (t.placement === 'once-per-cluster') placement.campaign({ fullName: `${cls}.${t.name}` });
     }
+  }
+
+  /** The name of the periodic task whose run the scheduler waits for, if any (`exact` mode). */
+  runningTask(): string | undefined {
+    return this.#periodic?.scheduler?.runningTask;
+  }
+
+  /**
+   * The task state store (the option, else the manager's): the stored last runs go to the tasks
+   * before the periodic timer starts, and a recorder writes every run and skip from then on. A store
+   * that cannot be read fails the start (its error says why); a write that fails is only logged.
+   */
+  async #startTaskStates(): Promise<void> {
+    const hooks = this.manager as Manager & ManagerHooks;
+    const store =
+      this.#options.taskStateStore ??
+      (typeof hooks.taskStateStore === 'function' ? hooks.taskStateStore() : undefined);
+    if (!store) return;
+    const cls = this.manager.constructor.name;
+    const keys = new Map<string, TaskKey>();
+    for (const t of this.manager.periodicTaskInfo()) {
+      keys.set(t.name, {
+        service: this.topic,
+        task: `${cls}.${t.name}`,
+        scope: t.placement === 'once-per-cluster' ? 'cluster' : this.host,
+      });
+    }
+    const recorder = new TaskStateRecorder(store, keys, this.#clock.epoch ?? 0, this.#log);
+    restoreLastRuns(this.manager, await recorder.load());
+    this.#recorderSlot.recorder = recorder;
   }
 
   /** After the periodic timer: the leases go, the group is left, an owned coordinator stops. */
@@ -430,6 +513,7 @@ export class Service implements ServiceBase {
       this.#report?.stop();
       this.#periodic?.stop();
       await Promise.allSettled([this.#report?.wait(), this.#periodic?.wait()]);
+      await this.#recorderSlot.recorder?.flush();
       await this.#stopCoordination();
       await this.#cleanupHost();
       if (this.#ownsTransport) await this.#transport?.close();

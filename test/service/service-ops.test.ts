@@ -89,14 +89,50 @@ describe('Service hooks for the ops endpoint', () => {
     const { service } = await makeService(clock, { periodicMode: 'exact' });
     // Before start: tick counts from construction, sweep is due at once.
     expect(service.tasks()).toEqual([
-      { name: 'tick', spacing: 10, lastRun: 0, nextDue: 10, placement: 'every-replica' },
-      { name: 'sweep', spacing: 30, lastRun: null, nextDue: null, placement: 'every-replica' },
+      {
+        name: 'tick',
+        spacing: 10,
+        lastRun: 0,
+        nextDue: 10,
+        placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
+      },
+      {
+        name: 'sweep',
+        spacing: 30,
+        lastRun: null,
+        nextDue: null,
+        placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
+      },
     ]);
     await service.start();
     await clock.advance(15);
     expect(service.tasks()).toEqual([
-      { name: 'tick', spacing: 10, lastRun: 10, nextDue: 20, placement: 'every-replica' },
-      { name: 'sweep', spacing: 30, lastRun: 0, nextDue: 30, placement: 'every-replica' },
+      {
+        name: 'tick',
+        spacing: 10,
+        lastRun: 10,
+        nextDue: 20,
+        placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
+      },
+      {
+        name: 'sweep',
+        spacing: 30,
+        lastRun: 0,
+        nextDue: 30,
+        placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
+      },
     ]);
   });
 
@@ -106,8 +142,26 @@ describe('Service hooks for the ops endpoint', () => {
     await service.start();
     await clock.advance(12);
     expect(service.tasks()).toEqual([
-      { name: 'tick', spacing: 10, lastRun: 10, nextDue: 20, placement: 'every-replica' },
-      { name: 'sweep', spacing: 30, lastRun: 0, nextDue: 30, placement: 'every-replica' },
+      {
+        name: 'tick',
+        spacing: 10,
+        lastRun: 10,
+        nextDue: 20,
+        placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
+      },
+      {
+        name: 'sweep',
+        spacing: 30,
+        lastRun: 0,
+        nextDue: 30,
+        placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
+      },
     ]);
   });
 
