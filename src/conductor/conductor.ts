@@ -1,6 +1,6 @@
 import { type ConfigOpts, createConfig } from '../config/index.js';
 import { getLogger, type Logger, type RequestContext } from '../core/index.js';
-import { periodicTask, type TaskRun } from '../periodic/index.js';
+import { periodicTask, type TaskRun, type TaskStateStore } from '../periodic/index.js';
 import { type HealthCheck, Manager, type ManagerOptions, type Service } from '../service/index.js';
 import { type ConductorStore, openStore, type VimStatus } from './db/index.js';
 
@@ -105,6 +105,11 @@ export class Conductor extends Manager {
       { host: row.host, binary: row.binary, reportCount: row.reportCount },
       'heartbeat',
     );
+  }
+
+  /** The tasks' last runs are kept in the conductor's database (`task_states`). */
+  override taskStateStore(): TaskStateStore {
+    return this.store.taskStates;
   }
 
   /** `/healthz` includes the database. */

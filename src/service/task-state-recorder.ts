@@ -69,7 +69,8 @@ export class TaskStateRecorder {
       lastStart: e.startedAt + this.#epoch,
       lastEnd: e.outcome === 'timeout' ? null : e.startedAt + e.duration + this.#epoch,
       outcome: e.outcome,
-      error: e.outcome === 'ok' ? null : errorMessage(e.error),
+      // A store may refuse NUL characters (PostgreSQL text): they never matter in a message.
+      error: e.outcome === 'ok' ? null : errorMessage(e.error).replaceAll('\u0000', ''),
       runCount: s.runCount + (e.outcome === 'timeout' ? 0 : 1),
       timeoutCount: s.timeoutCount + (e.outcome === 'timeout' ? 1 : 0),
     });

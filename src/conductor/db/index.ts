@@ -1,10 +1,12 @@
 /**
- * The Tacker conductor's storage: VIMs, their status events and service heartbeats in SQLite or
- * PostgreSQL (Kysely, the same queries on both), with versioned migrations applied at open.
+ * The Tacker conductor's storage: VIMs, their status events, service heartbeats and the periodic
+ * tasks' states in SQLite or PostgreSQL (Kysely, the same queries on both), with versioned
+ * migrations applied at open.
  * @packageDocumentation
  */
 export { openStore, type OpenStoreOptions } from './open.js';
 export { ConductorStore, DEFAULT_EVENT_LIMIT } from './store.js';
+export { KyselyTaskStateStore } from './task-states.js';
 export {
   parseDatabaseUrl,
   type DatabaseTarget,

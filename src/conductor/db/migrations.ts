@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { StoreDialect } from './codec.js';
 
 /** Table where applied migrations are recorded (Kysely's `Migrator` bookkeeping). */
@@ -13,6 +13,7 @@ function types(dialect: StoreDialect) {
     timestamp: pg ? 'timestamptz' : 'text',
     boolean: pg ? 'boolean' : 'integer',
     false: pg ? false : 0,
+    bigint: pg ? 'bigint' : 'integer',
   } as const;
 }
 
@@ -79,9 +80,44 @@ function initial(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * 0002: `task_states`, what services remember of their periodic tasks (see `TaskStateStore`), one
+ * row per (service, task, scope). The key columns compare by code point on both dialects (SQLite's
+ * BINARY, PostgreSQL's "C"), so lists come back in the same order whatever the server's locale.
+ */
+function taskStates(dialect: StoreDialect): Migration {
+  const t = types(dialect);
+  // On PostgreSQL the key columns carry their collation (the primary key's index uses it too).
+  const key = dialect === 'postgres' ? sql`text collate "C"` : 'text';
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('task_states')
+        .addColumn('service', key, (c) => c.notNull())
+        .addColumn('task', key, (c) => c.notNull())
+        .addColumn('scope', key, (c) => c.notNull())
+        .addColumn('last_scheduled', t.timestamp)
+        .addColumn('last_start', t.timestamp)
+        .addColumn('last_end', t.timestamp)
+        .addColumn('outcome', 'text')
+        .addColumn('error', 'text')
+        .addColumn('run_count', t.bigint, (c) => c.notNull().defaultTo(0))
+        .addColumn('missed_count', t.bigint, (c) => c.notNull().defaultTo(0))
+        .addColumn('skipped_count', t.bigint, (c) => c.notNull().defaultTo(0))
+        .addColumn('timeout_count', t.bigint, (c) => c.notNull().defaultTo(0))
+        .addColumn('updated_at', t.timestamp, (c) => c.notNull())
+        .addPrimaryKeyConstraint('pk_task_states', ['service', 'task', 'scope'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('task_states').execute();
+    },
+  };
+}
+
 /** Every migration, by name; names sort in the order they apply. */
 export function conductorMigrations(dialect: StoreDialect): Record<string, Migration> {
-  return { '0001_initial': initial(dialect) };
+  return { '0001_initial': initial(dialect), '0002_task_states': taskStates(dialect) };
 }
 
 /** The in-code migration source (no migration files to ship or find at run time). */

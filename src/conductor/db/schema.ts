@@ -9,6 +9,8 @@ export type DbTimestamp = Date | string;
 export type DbBoolean = boolean | number;
 /** A serial id: a number, or a string for PostgreSQL's `bigint`. */
 export type DbSerial = number | string;
+/** A `bigint` count: a number on SQLite, a string from PostgreSQL (written as a number). */
+export type DbBigint = number | string;
 
 /** `vims`: the registered Virtual Infrastructure Managers. */
 export interface VimsTable {
@@ -47,9 +49,27 @@ export interface ServicesTable {
   updated_at: DbTimestamp | null;
 }
 
+/** `task_states`: one row per (service, task, scope), the remembered state of a periodic task. */
+export interface TaskStatesTable {
+  service: string;
+  task: string;
+  scope: string;
+  last_scheduled: DbTimestamp | null;
+  last_start: DbTimestamp | null;
+  last_end: DbTimestamp | null;
+  outcome: string | null;
+  error: string | null;
+  run_count: Generated<DbBigint>;
+  missed_count: Generated<DbBigint>;
+  skipped_count: Generated<DbBigint>;
+  timeout_count: Generated<DbBigint>;
+  updated_at: DbTimestamp;
+}
+
 /** The Kysely database type of the conductor store. */
 export interface ConductorDatabase {
   vims: VimsTable;
   events: EventsTable;
   services: ServicesTable;
+  task_states: TaskStatesTable;
 }

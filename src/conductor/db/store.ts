@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { TaskStateStore } from '../../periodic/task-state.js';
 import {
   InvalidStoreArgument,
   InvalidVimStatusError,
@@ -10,6 +11,7 @@ import {
 import { codecFor, type StoreDialect, type ValueCodec } from './codec.js';
 import type { ConductorDatabase, EventsTable, ServicesTable, VimsTable } from './schema.js';
 import type { ServiceRecord, ServiceReport } from './service-record.js';
+import { KyselyTaskStateStore } from './task-states.js';
 import {
   checkVimInput,
   isVimStatus,
@@ -34,6 +36,7 @@ export class ConductorStore {
   readonly db: Kysely<ConductorDatabase>;
   readonly #codec: ValueCodec;
   #closing: Promise<void> | undefined;
+  #taskStates: TaskStateStore | undefined;
 
   /** Wraps an already migrated database; `openStore()` is the usual way in. */
   constructor(db: Kysely<ConductorDatabase>, dialect: StoreDialect) {
@@ -45,6 +48,12 @@ export class ConductorStore {
   /** True once `close()` was called. */
   get closed(): boolean {
     return this.#closing !== undefined;
+  }
+
+  /** The periodic tasks' states (`task_states`); rejects with `StoreClosedError` once closed. */
+  get taskStates(): TaskStateStore {
+    this.#taskStates ??= new KyselyTaskStateStore(() => this.#live(), this.dialect);
+    return this.#taskStates;
   }
 
   /**

@@ -92,7 +92,7 @@ function storeSuite(name: string, setup: () => Promise<Backend>, extra?: (ctx: S
 
     describe('migrations', () => {
       it('apply at open, once; the migration table lists them', async () => {
-        expect(applied(ctx.log.lines)).toEqual(['0001_initial']);
+        expect(applied(ctx.log.lines)).toEqual(['0001_initial', '0002_task_states']);
         const again = captureLogger();
         const second = await openStore(ctx.backend.url, {
           cwd: ctx.backend.cwd,
@@ -103,7 +103,7 @@ function storeSuite(name: string, setup: () => Promise<Backend>, extra?: (ctx: S
           const { rows } = await sql<{
             name: string;
           }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(second.db);
-          expect(rows.map((r) => r.name)).toEqual(['0001_initial']);
+          expect(rows.map((r) => r.name)).toEqual(['0001_initial', '0002_task_states']);
         } finally {
           await second.close();
         }
