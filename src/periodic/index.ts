@@ -29,6 +29,7 @@ export {
   type ScheduledTask,
 } from './exact-scheduler.js';
 export type { OverlapPolicy, MissedPolicy } from './task-policy.js';
+export { CronSchedule } from './cron.js';
 export {
   MemoryTaskStateStore,
   emptyTaskState,

@@ -1,6 +1,11 @@
 /** `conductor tasks`: the periodic tasks of a manager class, without starting anything. */
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EXIT, listTasks } from '../../../src/cli/index.js';
+import { openStore } from '../../../src/conductor/index.js';
+import { emptyTaskState } from '../../../src/periodic/index.js';
 import { InventoryManager, QuietManager } from '../../fixtures/cli/managers.js';
 import { cli, MANAGERS } from '../helpers.js';
 
@@ -32,6 +37,9 @@ describe('conductor tasks', () => {
         runImmediately: true,
         externalProcessOk: false,
         placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
         declared: true,
       },
       {
@@ -40,6 +48,9 @@ describe('conductor tasks', () => {
         runImmediately: false,
         externalProcessOk: true,
         placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
         declared: true,
       },
       {
@@ -48,6 +59,9 @@ describe('conductor tasks', () => {
         runImmediately: false,
         externalProcessOk: false,
         placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
         declared: true,
       },
       {
@@ -56,6 +70,9 @@ describe('conductor tasks', () => {
         runImmediately: false,
         externalProcessOk: false,
         placement: 'every-replica',
+        cron: null,
+        timezone: null,
+        timeout: null,
         declared: false,
       },
     ]);
@@ -93,8 +110,79 @@ describe('conductor tasks', () => {
         runImmediately: true,
         externalProcessOk: false,
         placement: 'sharded',
+        cron: null,
+        timezone: null,
+        timeout: null,
         declared: true,
       },
     ]);
+  });
+
+  it('--state: what the database remembers of each task, per scope: last run, next due, lateness, counts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conductor-tasks-state-'));
+    try {
+      // An absolute path: sqlite:////tmp/...
+      const url = `sqlite:///${join(dir, 'c.db')}`;
+      const store = await openStore(url);
+      const cls = InventoryManager.name;
+      await store.taskStates.save({
+        ...emptyTaskState({ service: 'INVENTORY', task: `${cls}.checkVims`, scope: 'node-1' }),
+        lastScheduled: 1_800_000_000,
+        lastStart: 1_800_000_000.25,
+        lastEnd: 1_800_000_001,
+        outcome: 'ok',
+        runCount: 42,
+        missedCount: 3,
+        skippedCount: 1,
+      });
+      await store.taskStates.save({
+        ...emptyTaskState({ service: 'OTHER', task: `${cls}.checkVims`, scope: 'node-1' }),
+        runCount: 1,
+      });
+      await store.close();
+      const r = await cli([
+        'tasks',
+        '--manager',
+        `${MANAGERS}#InventoryManager`,
+        '--state',
+        '--topic',
+        'INVENTORY',
+        '--format',
+        'json',
+        '--set',
+        `database.connection=${url}`,
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toEqual([
+        {
+          task: `${cls}.checkVims`,
+          scope: 'node-1',
+          lastRun: '2027-01-15T08:00:00.250Z',
+          nextDue: '2027-01-15T08:00:10.000Z',
+          lateness: 0.25,
+          overdue: expect.any(Number),
+          outcome: 'ok',
+          error: null,
+          runs: 42,
+          missed: 3,
+          skipped: 1,
+          timeouts: 0,
+        },
+      ]);
+      const t = await cli([
+        'tasks',
+        '--manager',
+        `${MANAGERS}#InventoryManager`,
+        '--state',
+        '--topic',
+        'NOTHING',
+        '--set',
+        `database.connection=${url}`,
+      ]);
+      expect(t.stdout).toMatch(/^no stored task states for .*InventoryManager on topic NOTHING/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
