@@ -456,11 +456,11 @@ export class PeriodicTasks {
       settle();
       throw err;
     });
-    if (policy.overlap === 'allow' || timer === undefined) {
+    const logFailure = (err: unknown): void =>
+      this.#logger.error({ err }, `Error during ${this.#fullName(i)}`);
+    if (timer === undefined) {
       if (policy.overlap !== 'allow') return ended;
-      ended.catch((err: unknown) =>
-        this.#logger.error({ err }, `Error during ${this.#fullName(i)}`),
-      );
+      ended.catch(logFailure);
       return;
     }
     const timeout = policy.timeout as number;
@@ -477,6 +477,11 @@ export class PeriodicTasks {
       },
       () => undefined, // the run ended first
     );
+    if (policy.overlap === 'allow') {
+      // The scheduler never waits for an `allow` run, but its deadline still aborts its signal.
+      ended.catch(logFailure);
+      return;
+    }
     // The run's own later failure, after its timeout, is logged by #finish; never unhandled.
     ended.catch(() => undefined);
     return Promise.race([ended, deadline]);
