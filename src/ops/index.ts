@@ -6,11 +6,19 @@
  */
 export {
   createServiceMetrics,
+  type EventLoopStall,
   type ServiceMetrics,
   type ServiceMetricsOptions,
+  type TaskCounts,
   type TaskStats,
 } from './metrics.js';
-export { runHealthChecks, type HealthReport, type RunHealthChecksOptions } from './health.js';
+export {
+  EventLoopMonitor,
+  type EventLoopMonitorOptions,
+  runHealthChecks,
+  type HealthReport,
+  type RunHealthChecksOptions,
+} from './health.js';
 export { parseListen, formatListen, DEFAULT_LISTEN_HOST, type ListenAddress } from './listen.js';
 export { OpsServer, type OpsServerOptions } from './server.js';
 export { opsOptions } from './options.js';

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { InvalidOpsOption } from '../core/index.js';
 import type { RpcDispatchEvent } from '../messaging/index.js';
-import type { TaskRunEvent } from '../periodic/index.js';
+import type { TaskOutcome, TaskRunEvent, TaskSkipEvent } from '../periodic/index.js';
 import type { Service } from '../service/index.js';
 import { describeError } from './describe.js';
 
@@ -17,33 +17,75 @@ export interface ServiceMetricsOptions {
 
 /** What the metrics remember of a task's last observed run; times are the service clock's seconds. */
 export interface TaskStats {
-  /** Seconds the last run took. */
+  /** Seconds the last run took (its timeout, for a run reported past it). */
   readonly lastDuration: number;
   /** Message of the last run's error (no stack), or null if the last run succeeded. */
   readonly lastError: string | null;
   /** When the last run started. */
   readonly lastStartedAt: number;
+  /** How the last run ended: `ok`, `error`, or `timeout` (still going at its timeout). */
+  readonly lastOutcome: TaskOutcome;
+  /** Seconds the last run started after its due time (never below 0). */
+  readonly lateness: number;
 }
 
 /**
- * A service's Prometheus metrics. `onTaskRun` and `onRpc` are bound functions: pass them as the
- * service's `onTaskRun` and `onRpc` options.
+ * What the metrics counted of a task since they were created (the process started), as a task
+ * state store counts: `runs` ended (ok or error), `timeouts` were reported past their timeout.
+ */
+export interface TaskCounts {
+  readonly runs: number;
+  /** Slots that passed without a run and that the missed policy left out. */
+  readonly missed: number;
+  /** Slots skipped because the previous run was still going (overlap policy). */
+  readonly skipped: number;
+  readonly timeouts: number;
+}
+
+/** An event-loop stall as the ops endpoint's monitor reports it to the metrics. */
+export interface EventLoopStall {
+  /** Seconds the event loop was blocked. */
+  readonly seconds: number;
+  /** The periodic task that was running, if any. */
+  readonly task?: string | undefined;
+}
+
+/**
+ * A service's Prometheus metrics. `onTaskRun`, `onTaskSkip` and `onRpc` are bound functions: pass
+ * them as the service's options of the same names.
  */
 export interface ServiceMetrics {
   /** The registry holding the metrics (serve `registry.metrics()` with `registry.contentType`). */
   readonly registry: Registry;
   /** Records a periodic task run (runs, failures, duration, lateness, {@link TaskStats}). */
   readonly onTaskRun: (event: TaskRunEvent) => void;
+  /** Records slots of a task that did not run (missed, or skipped on overlap). */
+  readonly onTaskSkip: (event: TaskSkipEvent) => void;
   /** Records an RPC request (messages by method and outcome, duration by method). */
   readonly onRpc: (event: RpcDispatchEvent) => void;
+  /** Records an event-loop stall (the ops endpoint's monitor calls it). */
+  readonly onEventLoopStall: (stall: EventLoopStall) => void;
   /** The last observed run of a task, or undefined if none was observed. */
   taskStats(name: string): TaskStats | undefined;
+  /** What was counted of a task (zeros for a task never observed). */
+  taskCounts(name: string): TaskCounts;
+  /**
+   * Calls `listener` after every run recorded from now on (the ops endpoint's stall monitor uses it
+   * to name a task that blocked the event loop); returns the function that removes it. A listener
+   * that throws is ignored.
+   */
+  watchTaskRuns(listener: (event: TaskRunEvent) => void): () => void;
   /**
    * Where the gauges read at scrape time come from (heartbeat age, service up); the getter may return
    * undefined while the service does not exist yet. A later call replaces the earlier one.
    */
   bindService(getService: () => Service | undefined): void;
 }
+
+/** Seconds of an event-loop stall: from a tenth of a second to a minute. */
+const STALL_BUCKETS = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30, 60];
+
+const NO_COUNTS: TaskCounts = Object.freeze({ runs: 0, missed: 0, skipped: 0, timeouts: 0 });
 
 /** Seconds: from half a millisecond (an in-memory RPC) to ten minutes (a long periodic task). */
 const BUCKETS = [
@@ -56,9 +98,17 @@ const METRIC_PREFIX = /^(?:[a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 /**
  * Builds the Prometheus metrics of a service (`<p>` is the prefix, default `conductor_`):
  *
- * - `<p>task_runs_total{task}`, `<p>task_failures_total{task}` — periodic task runs and failed runs;
- * - `<p>task_duration_seconds{task}` — histogram of run times;
+ * - `<p>task_runs_total{task}`, `<p>task_failures_total{task}` — periodic task runs and failed runs
+ *   (a run reported past its timeout counts in both, and in `<p>task_timeouts_total`);
+ * - `<p>task_timeouts_total{task}` — runs still going at their timeout (outcome `timeout`);
+ * - `<p>task_missed_total{task}` — slots that passed without a run and that the missed policy left
+ *   out (the process was down, the scheduler was held up);
+ * - `<p>task_skipped_total{task}` — slots skipped because the previous run was still going
+ *   (overlap policy `skip`, or `queue-one` with a run queued already);
+ * - `<p>task_duration_seconds{task}` — histogram of run times (a timed-out run: its timeout);
  * - `<p>task_lateness_seconds{task}` — histogram of start minus due time (never below 0);
+ * - `<p>event_loop_stalls_total`, `<p>event_loop_stall_seconds` — event-loop stalls (blocks longer
+ *   than the ops endpoint's stall threshold) and a histogram of their lengths;
  * - `<p>rpc_messages_total{method,outcome}` — RPC requests handled, outcome `ok`, `error` or
  *   `refused` (a refused request naming no served method is counted as method `_unknown_`);
  * - `<p>rpc_duration_seconds{method}` — histogram of RPC handling times;
@@ -81,6 +131,17 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
   const registers = [registry];
   let getService: () => Service | undefined = () => undefined;
   const stats = new Map<string, TaskStats>();
+  const counts = new Map<string, TaskCounts>();
+  const listeners = new Set<(event: TaskRunEvent) => void>();
+  const count = (name: string, add: Partial<TaskCounts>): void => {
+    const c = counts.get(name) ?? NO_COUNTS;
+    counts.set(name, {
+      runs: c.runs + (add.runs ?? 0),
+      missed: c.missed + (add.missed ?? 0),
+      skipped: c.skipped + (add.skipped ?? 0),
+      timeouts: c.timeouts + (add.timeouts ?? 0),
+    });
+  };
 
   const taskRuns = new Counter({
     name: `${prefix}task_runs_total`,
@@ -90,7 +151,25 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
   });
   const taskFailures = new Counter({
     name: `${prefix}task_failures_total`,
-    help: 'Periodic task runs that threw.',
+    help: 'Periodic task runs that threw or ran past their timeout.',
+    labelNames: ['task'] as const,
+    registers,
+  });
+  const taskTimeouts = new Counter({
+    name: `${prefix}task_timeouts_total`,
+    help: 'Periodic task runs still going at their timeout.',
+    labelNames: ['task'] as const,
+    registers,
+  });
+  const taskMissed = new Counter({
+    name: `${prefix}task_missed_total`,
+    help: 'Slots of a periodic task that passed without a run and that its missed policy left out.',
+    labelNames: ['task'] as const,
+    registers,
+  });
+  const taskSkipped = new Counter({
+    name: `${prefix}task_skipped_total`,
+    help: 'Slots of a periodic task skipped because its previous run was still going.',
     labelNames: ['task'] as const,
     registers,
   });
@@ -106,6 +185,17 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
     help: 'How long after its due time a periodic task run started.',
     labelNames: ['task'] as const,
     buckets: BUCKETS,
+    registers,
+  });
+  const stalls = new Counter({
+    name: `${prefix}event_loop_stalls_total`,
+    help: 'Times the event loop was blocked longer than the stall threshold.',
+    registers,
+  });
+  const stallSeconds = new Histogram({
+    name: `${prefix}event_loop_stall_seconds`,
+    help: 'How long the event loop was blocked, per stall.',
+    buckets: STALL_BUCKETS,
     registers,
   });
   const rpcMessages = new Counter({
@@ -213,21 +303,61 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
     registry,
     onTaskRun: (e) => {
       const labels = { task: e.name };
+      // A run failed if it says so or carries an error (as events did before they had outcomes).
+      const outcome: TaskOutcome =
+        e.outcome === 'timeout'
+          ? 'timeout'
+          : e.outcome === 'error' || 'error' in e
+            ? 'error'
+            : 'ok';
+      const lateness = Math.max(0, e.startedAt - e.scheduledAt);
       taskRuns.inc(labels);
-      if ('error' in e) taskFailures.inc(labels);
+      if (outcome !== 'ok') taskFailures.inc(labels);
+      if (outcome === 'timeout') taskTimeouts.inc(labels);
       taskDuration.observe(labels, Math.max(0, e.duration));
-      taskLateness.observe(labels, Math.max(0, e.startedAt - e.scheduledAt));
+      taskLateness.observe(labels, Number.isFinite(lateness) ? lateness : 0);
       stats.set(e.name, {
         lastDuration: e.duration,
-        lastError: 'error' in e ? describeError(e.error) : null,
+        lastError: outcome !== 'ok' ? describeError(e.error) : null,
         lastStartedAt: e.startedAt,
+        lastOutcome: outcome,
+        lateness,
       });
+      count(e.name, outcome === 'timeout' ? { timeouts: 1 } : { runs: 1 });
+      for (const listener of listeners) {
+        try {
+          listener(e);
+        } catch {
+          // A listener's failure is not the metrics' (nor the task's) business.
+        }
+      }
+    },
+    onTaskSkip: (e) => {
+      const n = Number.isFinite(e.count) && e.count > 0 ? e.count : 0;
+      if (e.reason === 'missed') {
+        taskMissed.inc({ task: e.name }, n);
+        count(e.name, { missed: n });
+      } else {
+        taskSkipped.inc({ task: e.name }, n);
+        count(e.name, { skipped: n });
+      }
     },
     onRpc: (e) => {
       rpcMessages.inc({ method: e.method, outcome: e.outcome });
       rpcDuration.observe({ method: e.method }, Math.max(0, e.duration));
     },
+    onEventLoopStall: (stall) => {
+      stalls.inc();
+      stallSeconds.observe(Math.max(0, stall.seconds));
+    },
     taskStats: (name) => stats.get(name),
+    taskCounts: (name) => counts.get(name) ?? NO_COUNTS,
+    watchTaskRuns: (listener) => {
+      // A wrapper per call: the same function watched twice is removed once per remover.
+      const entry = (e: TaskRunEvent): void => listener(e);
+      listeners.add(entry);
+      return () => void listeners.delete(entry);
+    },
     bindService: (get) => {
       getService = get;
     },

@@ -12,6 +12,7 @@ import {
 import type { HealthCheck, Service } from '../service/index.js';
 import { describeError } from './describe.js';
 import { EventLoopMonitor, runHealthChecks } from './health.js';
+import { opsOptions } from './options.js';
 import { formatListen, type ListenAddress, parseListen } from './listen.js';
 import type { ServiceMetrics } from './metrics.js';
 
@@ -23,11 +24,26 @@ export interface OpsServerOptions {
   service: () => Service | undefined;
   /** The service's metrics (also bound to `service` here, for the gauges read at scrape time). */
   metrics: ServiceMetrics;
-  /** Time source of the check timeout; default the real clock. */
+  /** Time source of the check timeout and of the stall windows; default the real clock. */
   clock?: Clock;
   logger?: Logger;
-  /** Seconds of event-loop blocking above which `event_loop` fails. Default 1. */
+  /**
+   * Seconds of event-loop blocking above which one block fails `event_loop` by itself (for the
+   * next 10 s). Default 1.
+   */
   eventLoopThreshold?: number;
+  /**
+   * Seconds of blocking that make a stall: logged at WARNING with the periodic task that was running
+   * and counted in the metrics. Default `[ops] stall_threshold` (0.5).
+   */
+  stallThreshold?: number;
+  /**
+   * Stalls within `stallWindow` after which `event_loop` fails (sustained stalls), until
+   * `stallWindow` seconds pass without one. Default `[ops] stall_degraded_after` (3).
+   */
+  stallDegradedAfter?: number;
+  /** Seconds of the window of `stallDegradedAfter` and of the quiet period. Default `[ops] stall_window` (60). */
+  stallWindow?: number;
   /** Seconds each health check may take before it counts as failed. Default 2. */
   checkTimeout?: number;
 }
@@ -87,10 +103,17 @@ const sendJson = (res: ServerResponse, status: number, value: unknown, headers =
  * The operations HTTP endpoint of a service (node:http, GET and HEAD only):
  *
  * - `/healthz`: 200 `{"status":"ok","checks":{...}}` when every check passes (the service's
- *   `healthChecks()` plus `event_loop`), else 503 with each failing check's reason; 503
- *   `{"status":"starting"}` before the service runs (`stopping` / `stopped` after).
+ *   `healthChecks()` plus `event_loop`, see {@link EventLoopMonitor}: it fails while event-loop
+ *   stalls are sustained, and for a while after one long block), else 503 with each failing check's
+ *   reason; 503 `{"status":"starting"}` before the service runs (`stopping` / `stopped` after).
  * - `/metrics`: the metrics registry in Prometheus text format.
- * - `/tasks`: the periodic tasks, times as ISO-8601 (or null).
+ * - `/tasks`: the periodic tasks, one object each: `name`, `spacing`, `cron`, `timezone`,
+ *   `placement`, `timeout`, `leaseHeld` (once-per-cluster tasks while running), `lastRun` (when the
+ *   last run started), `lastDuration` (seconds; a timed-out run's timeout), `nextDue`, `lateness`
+ *   (seconds from the last run's due time to its start), `outcome` (`ok`, `error`, `timeout`),
+ *   `lastError`, and the counts `runs` (ended), `missed`, `skipped` (overlap), `timeouts`. Times
+ *   are ISO-8601, unknown values null. They come from the task state the service keeps (which a
+ *   state store carries across restarts), else from what the metrics saw in this process.
  *
  * Every response is `Cache-Control: no-store`; errors are JSON without stack traces.
  */
@@ -103,6 +126,7 @@ export class OpsServer {
   readonly #checkTimeout: number;
   readonly #monitor: EventLoopMonitor;
   #server: Server | undefined;
+  #unwatch: (() => void) | undefined;
   #closing: Promise<void> = Promise.resolve();
 
   constructor(options: OpsServerOptions) {
@@ -116,10 +140,30 @@ export class OpsServer {
     this.#clock = options.clock ?? realClock;
     this.#log = options.logger ?? getLogger('ops');
     this.#checkTimeout = positive('checkTimeout', options.checkTimeout, 2);
-    this.#monitor = new EventLoopMonitor(
-      positive('eventLoopThreshold', options.eventLoopThreshold, 1),
-    );
+    const defaults = opsOptions.defaults;
+    const service = options.service;
+    const metrics = options.metrics;
+    const after = options.stallDegradedAfter ?? defaults.stall_degraded_after;
+    if (!(Number.isInteger(after) && after >= 1))
+      throw new InvalidOpsOption(
+        `stallDegradedAfter must be an integer >= 1, got ${String(after)}`,
+      );
+    this.#monitor = new EventLoopMonitor({
+      blockThreshold: positive('eventLoopThreshold', options.eventLoopThreshold, 1),
+      stallThreshold: positive('stallThreshold', options.stallThreshold, defaults.stall_threshold),
+      degradedAfter: after,
+      stallWindow: positive('stallWindow', options.stallWindow, defaults.stall_window),
+      clock: this.#clock,
+      logger: this.#log,
+      runningTask: () => service()?.runningTask(),
+      onStall: (stall) => metrics.onEventLoopStall(stall),
+    });
     options.metrics.bindService(options.service);
+  }
+
+  /** The event-loop monitor behind the `event_loop` check (running while the endpoint listens). */
+  get eventLoop(): EventLoopMonitor {
+    return this.#monitor;
   }
 
   /** The address listened on (the real port when 0 was asked), or undefined when not listening. */
@@ -156,6 +200,9 @@ export class OpsServer {
     }
     server.on('error', (err) => this.#log.error({ err }, 'Ops endpoint error'));
     this.#monitor.start();
+    this.#unwatch = this.#metrics.watchTaskRuns((e) => {
+      if (e.outcome !== 'timeout') this.#monitor.taskEnded(e.name);
+    });
     const address = this.address;
     this.#log.info(
       {
@@ -172,6 +219,8 @@ export class OpsServer {
     if (!server) return this.#closing;
     this.#server = undefined;
     this.#monitor.stop();
+    this.#unwatch?.();
+    this.#unwatch = undefined;
     this.#closing = new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -242,27 +291,75 @@ export class OpsServer {
   #tasks(res: ServerResponse): void {
     const service = this.#service();
     if (!service) return sendJson(res, 503, { status: 'starting' });
-    // Clock seconds to wall time, anchored at one reading of both clocks.
+    // Clock seconds to wall time, anchored at one reading of both clocks; a stored state's Unix
+    // seconds to clock seconds by the clock's epoch (as the state recorder wrote them).
     const now = service.clock.now();
+    const epoch = service.clock.epoch ?? 0;
     const wall = Date.now();
     const iso = (t: number | null | undefined): string | null => {
       if (t === null || t === undefined) return null;
       const ms = wall + (t - now) * 1000;
       return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null;
     };
+    const fromUnix = (t: number | null): number | null => (t === null ? null : t - epoch);
     const rows = service.tasks().map((t) => {
       const stats = this.#metrics.taskStats(t.name);
-      return {
+      const counts = this.#metrics.taskCounts(t.name);
+      const state = t.state;
+      const head = {
         name: t.name,
         spacing: t.spacing,
+        cron: t.cron,
+        timezone: t.timezone,
         placement: t.placement,
+        timeout: t.timeout,
         ...(t.leaseHeld !== undefined ? { leaseHeld: t.leaseHeld } : {}),
+      };
+      if (state) {
+        const { lastScheduled, lastStart, lastEnd, outcome } = state;
+        const duration =
+          lastStart !== null && lastEnd !== null
+            ? lastEnd - lastStart
+            : outcome === 'timeout'
+              ? t.timeout
+              : null;
+        return {
+          ...head,
+          lastRun: iso(fromUnix(lastStart)),
+          lastDuration: seconds(duration),
+          nextDue: iso(t.nextDue),
+          lateness:
+            lastStart !== null && lastScheduled !== null
+              ? seconds(lastStart - lastScheduled)
+              : null,
+          outcome,
+          lastError: state.error === null ? null : describeError(state.error),
+          runs: state.runCount,
+          missed: state.missedCount,
+          skipped: state.skippedCount,
+          timeouts: state.timeoutCount,
+        };
+      }
+      return {
+        ...head,
         lastRun: iso(stats?.lastStartedAt),
-        lastDuration: stats?.lastDuration ?? null,
+        lastDuration: seconds(stats?.lastDuration ?? null),
         nextDue: iso(t.nextDue),
+        lateness: seconds(stats?.lateness ?? null),
+        outcome: stats?.lastOutcome ?? null,
         lastError: stats?.lastError ?? null,
+        runs: counts.runs,
+        missed: counts.missed,
+        skipped: counts.skipped,
+        timeouts: counts.timeouts,
       };
     });
     sendJson(res, 200, rows);
   }
+}
+
+/** Seconds for a response: never below 0, to the microsecond (no float noise), null if unknown. */
+function seconds(s: number | null): number | null {
+  if (s === null || !Number.isFinite(s)) return null;
+  return Math.round(Math.max(0, s) * 1e6) / 1e6;
 }

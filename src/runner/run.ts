@@ -73,7 +73,8 @@ export async function runService(options: RunServiceOptions): Promise<number> {
   // One metrics registry and ops endpoint per process, across SIGHUP restarts; /healthz and
   // /tasks follow the service in use.
   const metrics = createServiceMetrics();
-  const listen = parseListen(opsOptions.read(conf).listen);
+  const opsConf = opsOptions.read(conf);
+  const listen = parseListen(opsConf.listen);
   let current: Service | undefined;
   let ops: OpsServer | undefined;
   const onStartError = options.onStartError;
@@ -91,6 +92,7 @@ export async function runService(options: RunServiceOptions): Promise<number> {
       current = await Service.create({
         ...serviceOptions(),
         onTaskRun: metrics.onTaskRun,
+        onTaskSkip: metrics.onTaskSkip,
         onRpc: metrics.onRpc,
       });
       if (listen && !ops) {
@@ -99,6 +101,9 @@ export async function runService(options: RunServiceOptions): Promise<number> {
           service: () => current,
           metrics,
           logger: root.child({ module: 'ops' }),
+          stallThreshold: opsConf.stall_threshold,
+          stallDegradedAfter: opsConf.stall_degraded_after,
+          stallWindow: opsConf.stall_window,
         });
         await ops.start();
       }

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError, VirtualClock } from '../../src/core/index.js';
-import type { TaskRunEvent } from '../../src/periodic/index.js';
+import type { TaskRunEvent, TaskSkipEvent } from '../../src/periodic/index.js';
 import { createServiceMetrics } from '../../src/ops/index.js';
 import type { Service } from '../../src/service/index.js';
 
@@ -38,10 +38,100 @@ describe('createServiceMetrics', () => {
       lastDuration: 0.25,
       lastError: 'line 1 line 2',
       lastStartedAt: 9,
+      lastOutcome: 'error',
+      lateness: 0,
     });
     m.onTaskRun(run({ startedAt: 20 }));
-    expect(m.taskStats('tick')?.lastError).toBeNull();
+    expect(m.taskStats('tick')).toMatchObject({ lastError: null, lastOutcome: 'ok', lateness: 10 });
     expect(m.taskStats('other')).toBeUndefined();
+    expect(m.taskCounts('tick')).toEqual({ runs: 3, missed: 0, skipped: 0, timeouts: 0 });
+  });
+
+  it('counts timeouts (as runs and failures too); a timed-out run lasts its timeout', async () => {
+    const m = createServiceMetrics({ collectDefault: false });
+    m.onTaskRun(
+      run({
+        startedAt: 10,
+        duration: 30,
+        outcome: 'timeout',
+        error: new Error('M.tick ran past its timeout of 30 s'),
+      }),
+    );
+    const text = await m.registry.metrics();
+    expect(sample(text, 'conductor_task_timeouts_total{task="tick"}')).toBe(1);
+    expect(sample(text, 'conductor_task_runs_total{task="tick"}')).toBe(1);
+    expect(sample(text, 'conductor_task_failures_total{task="tick"}')).toBe(1);
+    expect(sample(text, 'conductor_task_duration_seconds_sum{task="tick"}')).toBe(30);
+    expect(sample(text, 'conductor_task_duration_seconds_bucket{le="30",task="tick"}')).toBe(1);
+    expect(m.taskStats('tick')).toMatchObject({
+      lastOutcome: 'timeout',
+      lastDuration: 30,
+      lastError: 'M.tick ran past its timeout of 30 s',
+    });
+    // As a task state store counts: a timed-out run is a timeout, not an ended run.
+    expect(m.taskCounts('tick')).toEqual({ runs: 0, missed: 0, skipped: 0, timeouts: 1 });
+    // An event from before outcomes existed: failed when it carries an error.
+    const { outcome: _dropped, ...legacy } = run({ error: new Error('old') });
+    m.onTaskRun(legacy as unknown as TaskRunEvent);
+    expect(m.taskStats('tick')).toMatchObject({ lastOutcome: 'error', lastError: 'old' });
+  });
+
+  it('counts missed and overlapping slots apart, by their count', async () => {
+    const m = createServiceMetrics({ collectDefault: false });
+    const skip = (reason: TaskSkipEvent['reason'], count: number): TaskSkipEvent => ({
+      fullName: 'M.tick',
+      name: 'tick',
+      reason,
+      count,
+      scheduledAt: 100,
+    });
+    m.onTaskSkip(skip('missed', 179));
+    m.onTaskSkip(skip('overlap', 1));
+    m.onTaskSkip(skip('overlap', 1));
+    m.onTaskSkip(skip('missed', Number.NaN)); // a broken count adds nothing
+    const text = await m.registry.metrics();
+    expect(sample(text, 'conductor_task_missed_total{task="tick"}')).toBe(179);
+    expect(sample(text, 'conductor_task_skipped_total{task="tick"}')).toBe(2);
+    expect(sample(text, 'conductor_task_runs_total{task="tick"}')).toBeUndefined();
+    expect(m.taskCounts('tick')).toEqual({ runs: 0, missed: 179, skipped: 2, timeouts: 0 });
+    expect(m.taskCounts('other')).toEqual({ runs: 0, missed: 0, skipped: 0, timeouts: 0 });
+    expect(m.taskStats('tick')).toBeUndefined(); // no run observed
+  });
+
+  it('counts event-loop stalls and their lengths', async () => {
+    const m = createServiceMetrics({ collectDefault: false });
+    let text = await m.registry.metrics();
+    expect(sample(text, 'conductor_event_loop_stalls_total')).toBe(0);
+    m.onEventLoopStall({ seconds: 0.7, task: 'tick' });
+    m.onEventLoopStall({ seconds: 3 });
+    text = await m.registry.metrics();
+    expect(text).toMatch(/^# TYPE conductor_event_loop_stalls_total counter$/m);
+    expect(text).toMatch(/^# TYPE conductor_event_loop_stall_seconds histogram$/m);
+    expect(sample(text, 'conductor_event_loop_stalls_total')).toBe(2);
+    expect(sample(text, 'conductor_event_loop_stall_seconds_count')).toBe(2);
+    expect(sample(text, 'conductor_event_loop_stall_seconds_sum')).toBe(3.7);
+    expect(sample(text, 'conductor_event_loop_stall_seconds_bucket{le="1"}')).toBe(1);
+  });
+
+  it('tells watchers of every run until they unwatch; a watcher that throws changes nothing', () => {
+    const m = createServiceMetrics({ collectDefault: false });
+    const seen: string[] = [];
+    const listener = (e: TaskRunEvent): void => void seen.push(e.name);
+    const unwatch = m.watchTaskRuns(listener);
+    const unwatchAgain = m.watchTaskRuns(listener);
+    m.watchTaskRuns(() => {
+      throw new Error('watcher bug');
+    });
+    m.onTaskRun(run());
+    expect(seen).toEqual(['tick', 'tick']);
+    unwatch();
+    m.onTaskRun(run({ name: 'sweep' }));
+    expect(seen).toEqual(['tick', 'tick', 'sweep']);
+    unwatchAgain();
+    unwatchAgain();
+    m.onTaskRun(run());
+    expect(seen).toHaveLength(3);
+    expect(m.taskCounts('tick').runs).toBe(2);
   });
 
   it('keeps error texts short and stack-free, whatever was thrown', () => {

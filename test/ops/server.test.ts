@@ -8,9 +8,13 @@ import {
 } from '../../src/core/index.js';
 import { getRpcTransport, RpcClient, type Transport } from '../../src/messaging/index.js';
 import { createServiceMetrics, OpsServer, type ServiceMetrics } from '../../src/ops/index.js';
-import { periodicTask } from '../../src/periodic/index.js';
-import { type HealthCheck, Manager, Service } from '../../src/service/index.js';
-import { captureLogs } from '../helpers/log-capture.js';
+import {
+  MemoryTaskStateStore,
+  periodicTask,
+  type TaskStateStore,
+} from '../../src/periodic/index.js';
+import { type HealthCheck, Manager, type ManagerClass, Service } from '../../src/service/index.js';
+import { captureLogs, LEVEL, type LogLine } from '../helpers/log-capture.js';
 
 const ctx = getAdminContext();
 const cleanups: Array<() => Promise<void>> = [];
@@ -45,6 +49,7 @@ class Ops extends Manager {
 
 interface Setup {
   clock: VirtualClock;
+  lines: LogLine[];
   transport: Transport;
   service: Service;
   metrics: ServiceMetrics;
@@ -54,17 +59,29 @@ interface Setup {
   current: { service: Service | undefined };
 }
 
-async function setup(
-  options: { checkTimeout?: number; eventLoopThreshold?: number } = {},
-): Promise<Setup> {
-  const clock = new VirtualClock(0);
-  const { logger } = captureLogs();
+interface SetupOptions {
+  checkTimeout?: number;
+  eventLoopThreshold?: number;
+  stallThreshold?: number;
+  stallDegradedAfter?: number;
+  stallWindow?: number;
+  /** The ops server's clock (check timeout, stall windows); default the real one. */
+  opsClock?: VirtualClock;
+  manager?: ManagerClass;
+  taskStateStore?: TaskStateStore;
+  /** The service's clock; default a virtual one at 0. */
+  clock?: VirtualClock;
+}
+
+async function setup(options: SetupOptions = {}): Promise<Setup> {
+  const clock = options.clock ?? new VirtualClock(0);
+  const { logger, lines } = captureLogs();
   const transport = await getRpcTransport({ transportUrl: `memory://${randomUUID()}`, clock });
   cleanups.push(() => transport.close());
   const metrics = createServiceMetrics({ collectDefault: false });
   const service = await Service.create({
     topic: 'T',
-    manager: Ops,
+    manager: options.manager ?? Ops,
     host: 'h',
     transport,
     clock,
@@ -74,7 +91,9 @@ async function setup(
     reportInterval: 10,
     managerOptions: { random: () => 0 },
     onTaskRun: metrics.onTaskRun,
+    onTaskSkip: metrics.onTaskSkip,
     onRpc: metrics.onRpc,
+    ...(options.taskStateStore ? { taskStateStore: options.taskStateStore } : {}),
   });
   cleanups.push(() => service.kill());
   const current: { service: Service | undefined } = { service };
@@ -85,12 +104,25 @@ async function setup(
     logger,
     checkTimeout: options.checkTimeout ?? 2,
     ...(options.eventLoopThreshold ? { eventLoopThreshold: options.eventLoopThreshold } : {}),
+    ...(options.stallThreshold ? { stallThreshold: options.stallThreshold } : {}),
+    ...(options.stallDegradedAfter ? { stallDegradedAfter: options.stallDegradedAfter } : {}),
+    ...(options.stallWindow ? { stallWindow: options.stallWindow } : {}),
+    ...(options.opsClock ? { clock: options.opsClock } : {}),
   });
   await ops.start();
   cleanups.push(() => ops.stop());
   const port = ops.address?.port;
   expect(port).toBeGreaterThan(0);
-  return { clock, transport, service, metrics, ops, base: `http://127.0.0.1:${port}`, current };
+  return {
+    clock,
+    lines,
+    transport,
+    service,
+    metrics,
+    ops,
+    base: `http://127.0.0.1:${port}`,
+    current,
+  };
 }
 
 async function get(url: string, init?: RequestInit) {
@@ -181,22 +213,84 @@ describe('OpsServer /healthz', () => {
     expect(r.json()).toMatchObject({ checks: { database: 'timed out after 0.1 s' } });
   });
 
-  it('503 when the event loop was blocked longer than eventLoopThreshold', async () => {
-    const { base, service } = await setup({ eventLoopThreshold: 0.05 });
+  it('503 while event-loop stalls are sustained, with the reason; 200 after a quiet period', async () => {
+    const opsClock = new VirtualClock(0);
+    const { base, service, ops } = await setup({ opsClock });
     await service.start();
-    const end = performance.now() + 200;
+    ops.eventLoop.observe(0.7);
+    await opsClock.advance(1);
+    ops.eventLoop.observe(0.6);
+    let r = await get(`${base}/healthz`);
+    expect(r.res.status).toBe(200); // two stalls are not sustained yet
+    await opsClock.advance(1);
+    ops.eventLoop.observe(0.9);
+    r = await get(`${base}/healthz`);
+    expect(r.res.status).toBe(503);
+    expect(r.json()).toEqual({
+      status: 'fail',
+      checks: {
+        transport: 'ok',
+        coordination: 'ok',
+        database: 'ok',
+        event_loop:
+          'sustained stalls over 0.5 s: 3 since 3 came within 60 s, longest 0.900 s, last 0 s ago; healthy again after 60 s without a stall',
+      },
+    });
+    const t = (await get(`${base}/metrics`)).text;
+    expect(sample(t, 'conductor_event_loop_stalls_total')).toBe(3);
+    expect(sample(t, 'conductor_event_loop_stall_seconds_sum')).toBeCloseTo(2.2, 9);
+    await opsClock.advance(59);
+    expect((await get(`${base}/healthz`)).res.status).toBe(503);
+    await opsClock.advance(1);
+    r = await get(`${base}/healthz`);
+    expect(r.res.status).toBe(200);
+    expect(r.json()).toMatchObject({ checks: { event_loop: 'ok' } });
+  });
+});
+
+/** A task that blocks the event loop 300 ms on its first run. */
+class Heavy extends Manager {
+  static blocked = false;
+  @periodicTask({ spacing: 10 })
+  heavy(): void {
+    if (Heavy.blocked) return;
+    Heavy.blocked = true;
+    const end = performance.now() + 300;
     while (performance.now() < end) {
-      /* block the event loop */
+      /* busy: the event loop is blocked */
     }
-    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+
+describe('OpsServer event-loop stalls (real time)', () => {
+  it('a task that blocks the loop 300 ms: one stall logged naming it, counted, and /healthz 503', async () => {
+    const { base, service, clock, lines } = await setup({
+      manager: Heavy,
+      stallThreshold: 0.2,
+      eventLoopThreshold: 0.25,
+    });
+    await service.start();
+    await clock.advance(10); // heavy runs, blocking, and returns before the probe timer fires
+    const stalls = () => lines.filter((l) => l.msg.startsWith('Event loop stalled'));
+    await vi.waitFor(() => expect(stalls().length).toBeGreaterThan(0), { timeout: 3000 });
+    const mine = stalls().filter((l) => l['task'] === 'heavy');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ level: LEVEL.warn, threshold: 0.2 });
+    expect(mine[0]?.['stallSeconds']).toBeGreaterThanOrEqual(0.25);
+    expect(mine[0]?.msg).toMatch(
+      /^Event loop stalled for 0\.\d{3} s \(threshold 0\.2 s\) while periodic task heavy was running$/,
+    );
+    const t = (await get(`${base}/metrics`)).text;
+    expect(sample(t, 'conductor_event_loop_stalls_total')).toBeGreaterThanOrEqual(1);
+    expect(sample(t, 'conductor_event_loop_stall_seconds_count')).toBeGreaterThanOrEqual(1);
+    // One block over eventLoopThreshold fails the check by itself (for 10 s).
     const r = await get(`${base}/healthz`);
     expect(r.res.status).toBe(503);
     expect(r.json()).toMatchObject({
       status: 'fail',
       checks: {
         transport: 'ok',
-        database: 'ok',
-        event_loop: expect.stringMatching(/^blocked for/),
+        event_loop: expect.stringMatching(/^blocked for 0\.\d{3} s \(threshold 0\.25 s\)$/),
       },
     });
   });
@@ -246,25 +340,43 @@ describe('OpsServer /tasks', () => {
   it('lists the tasks with ISO times, last duration and last error', async () => {
     const { base, service, clock } = await setup();
     let r = await get(`${base}/tasks`);
+    const never = {
+      cron: null,
+      timezone: null,
+      placement: 'every-replica',
+      timeout: null,
+      lastRun: null,
+      lastDuration: null,
+      lateness: null,
+      outcome: null,
+      lastError: null,
+      runs: 0,
+      missed: 0,
+      skipped: 0,
+      timeouts: 0,
+    };
     expect(r.json()).toEqual([
-      {
-        name: 'tick',
-        spacing: 10,
-        placement: 'every-replica',
-        lastRun: null,
-        lastDuration: null,
-        nextDue: expect.any(String),
-        lastError: null,
-      },
-      {
-        name: 'sweep',
-        spacing: 30,
-        placement: 'every-replica',
-        lastRun: null,
-        lastDuration: null,
-        nextDue: null,
-        lastError: null,
-      },
+      { name: 'tick', spacing: 10, ...never, nextDue: expect.any(String) },
+      { name: 'sweep', spacing: 30, ...never, nextDue: null },
+    ]);
+    // Every field, in this order.
+    expect(Object.keys((r.json() as object[])[0] as object)).toEqual([
+      'name',
+      'spacing',
+      'cron',
+      'timezone',
+      'placement',
+      'timeout',
+      'lastRun',
+      'lastDuration',
+      'nextDue',
+      'lateness',
+      'outcome',
+      'lastError',
+      'runs',
+      'missed',
+      'skipped',
+      'timeouts',
     ]);
     await service.start();
     await clock.advance(15);
@@ -275,10 +387,18 @@ describe('OpsServer /tasks', () => {
     expect(r.res.headers.get('cache-control')).toBe('no-store');
     const rows = r.json() as Array<Record<string, unknown>>;
     expect(
-      rows.map((row) => [row['name'], row['spacing'], row['lastDuration'], row['lastError']]),
+      rows.map((row) => [
+        row['name'],
+        row['spacing'],
+        row['lastDuration'],
+        row['lateness'],
+        row['outcome'],
+        row['lastError'],
+        row['runs'],
+      ]),
     ).toEqual([
-      ['tick', 10, 0, null],
-      ['sweep', 30, 0, 'sweep failed'],
+      ['tick', 10, 0, 0, 'ok', null, 1],
+      ['sweep', 30, 0, 0, 'error', 'sweep failed', 1],
     ]);
     // Clock seconds become wall time: tick ran at 10 (5 s ago) and is due at 20 (in 5 s).
     const at = (v: unknown) => Date.parse(v as string);
@@ -289,6 +409,114 @@ describe('OpsServer /tasks', () => {
     expect(at(tick['nextDue']) - at(tick['lastRun'])).toBe(10_000);
     const sweep = rows[1] as Record<string, unknown>;
     expect(at(sweep['nextDue']) - at(sweep['lastRun'])).toBe(30_000);
+  });
+});
+
+/** Tasks with run policies, for the state /tasks shows. */
+class Policies extends Manager {
+  static clock: VirtualClock;
+  /** Ends 4 s after it starts: the next task starts 4 s late. */
+  @periodicTask({ spacing: 10 })
+  async first(): Promise<void> {
+    await Policies.clock.sleep(4);
+  }
+  @periodicTask({ spacing: 10 })
+  second(): void {}
+  /** Never ends: it times out, and its next slots are skipped (overlap). */
+  @periodicTask({ spacing: 10, timeout: 2, overlap: 'skip' })
+  hung(): Promise<void> {
+    return new Promise<void>(() => undefined);
+  }
+  /** Stored state from an earlier process; the slots since are missed and skipped. */
+  @periodicTask({ spacing: 60, missed: 'skip' })
+  report(): void {}
+  @periodicTask({ cron: '*/30 * * * * *', timezone: 'UTC' })
+  cronned(): void {}
+}
+
+describe('OpsServer /tasks with task states', () => {
+  it('shows the state the service keeps: outcome, lateness, counts, a timeout, restored runs', async () => {
+    const clock = new VirtualClock(1000);
+    Policies.clock = clock;
+    const store = new MemoryTaskStateStore();
+    const { base, service } = await setup({ manager: Policies, taskStateStore: store, clock });
+    const cls = service.manager.constructor.name;
+    await store.save({
+      service: 'T',
+      task: `${cls}.report`,
+      scope: 'h',
+      lastScheduled: 400,
+      lastStart: 401,
+      lastEnd: 401.5,
+      outcome: 'ok',
+      error: null,
+      runCount: 7,
+      missedCount: 2,
+      skippedCount: 1,
+      timeoutCount: 0,
+    });
+    await service.start();
+    // first runs at 1010 and 1020 (4 s each: second, hung and cronned start 4 s late); hung times
+    // out at 1016 and its 1024 slot is skipped; report's slots since 400 were missed (skip policy).
+    await clock.advance(30);
+    const r = await get(`${base}/tasks`);
+    const rows = r.json() as Array<Record<string, unknown>>;
+    const row = (name: string) => rows.find((x) => x['name'] === name) as Record<string, unknown>;
+    const pick = (name: string, keys: string[]) => keys.map((k) => row(name)[k]);
+    const keys = ['lastDuration', 'lateness', 'outcome', 'runs', 'missed', 'skipped', 'timeouts'];
+    expect(pick('first', keys)).toEqual([4, 0, 'ok', 2, 0, 0, 0]);
+    expect(pick('second', keys)).toEqual([0, 4, 'ok', 2, 0, 0, 0]);
+    // A timed-out run: its timeout as duration, outcome timeout, a timeout (not a run) counted.
+    expect(pick('hung', keys)).toEqual([2, 4, 'timeout', 0, 0, 1, 1]);
+    expect(row('hung')['timeout']).toBe(2);
+    expect(row('hung')['lastError']).toMatch(
+      /^Periodic task \w*Policies\.hung ran past its timeout of 2 s$/,
+    );
+    // Restored from the store, and 10 more slots missed since.
+    expect(pick('report', keys)).toEqual([0.5, 1, 'ok', 7, 12, 1, 0]);
+    expect(row('cronned')).toMatchObject({
+      spacing: 30,
+      cron: '*/30 * * * * *',
+      timezone: 'UTC',
+      outcome: 'ok',
+      runs: 1,
+      lateness: 4,
+    });
+    // Stored Unix seconds become wall time on the same anchor as the clock's.
+    const at = (v: unknown) => Date.parse(v as string);
+    expect(at(row('hung')['nextDue']) - at(row('hung')['lastRun'])).toBe(16_000); // 1014 → 1030
+    expect(at(row('report')['nextDue']) - at(row('report')['lastRun'])).toBe(659_000); // 401 → 1060
+
+    const t = (await get(`${base}/metrics`)).text;
+    expect(sample(t, 'conductor_task_timeouts_total{task="hung"}')).toBe(1);
+    expect(sample(t, 'conductor_task_failures_total{task="hung"}')).toBe(1);
+    expect(sample(t, 'conductor_task_duration_seconds_sum{task="hung"}')).toBe(2);
+    expect(sample(t, 'conductor_task_skipped_total{task="hung"}')).toBe(1);
+    expect(sample(t, 'conductor_task_missed_total{task="report"}')).toBe(10);
+    expect(sample(t, 'conductor_task_lateness_seconds_sum{task="second"}')).toBe(8);
+  });
+
+  it('without a state store, shows what the metrics saw in this process', async () => {
+    const clock = new VirtualClock(1000);
+    Policies.clock = clock;
+    const { base, service } = await setup({ manager: Policies, clock });
+    await service.start();
+    await clock.advance(30);
+    expect(service.tasks().some((x) => x.state !== undefined)).toBe(false);
+    const rows = (await get(`${base}/tasks`)).json() as Array<Record<string, unknown>>;
+    const row = (name: string) => rows.find((x) => x['name'] === name);
+    expect(row('hung')).toMatchObject({
+      lastDuration: 2,
+      lateness: 4,
+      outcome: 'timeout',
+      lastError: expect.stringMatching(/ran past its timeout of 2 s$/),
+      runs: 0,
+      skipped: 1,
+      timeouts: 1,
+    });
+    expect(row('second')).toMatchObject({ lateness: 4, outcome: 'ok', runs: 2 });
+    // The report task never ran: no stored state says it missed anything.
+    expect(row('report')).toMatchObject({ lastRun: null, outcome: null, runs: 0, missed: 0 });
   });
 });
 
@@ -354,6 +582,15 @@ describe('OpsServer HTTP', () => {
     );
     expect(() => new OpsServer({ listen: ':0', service, metrics, eventLoopThreshold: -1 })).toThrow(
       /eventLoopThreshold/,
+    );
+    expect(() => new OpsServer({ listen: ':0', service, metrics, stallThreshold: 0 })).toThrow(
+      /stallThreshold/,
+    );
+    expect(
+      () => new OpsServer({ listen: ':0', service, metrics, stallWindow: Number.NaN }),
+    ).toThrow(/stallWindow/);
+    expect(() => new OpsServer({ listen: ':0', service, metrics, stallDegradedAfter: 0 })).toThrow(
+      /stallDegradedAfter/,
     );
     expect(
       () => new OpsServer({ listen: { host: '127.0.0.1', port: 70000 }, service, metrics }),

@@ -10,6 +10,7 @@ import { defineOptions, opt } from '../../src/config/index.js';
 import { getAdminContext, NotAManagerError, type RequestContext } from '../../src/core/index.js';
 import { getRpcTransport, RpcClient } from '../../src/messaging/index.js';
 import { runnerConfig, runnerOptions, runService } from '../../src/runner/index.js';
+import { periodicTask } from '../../src/periodic/index.js';
 import { Manager, type SignalTarget } from '../../src/service/index.js';
 import { captureLogs } from '../helpers/log-capture.js';
 
@@ -26,6 +27,14 @@ class Greeter extends Manager {
 
   greet(_ctx: RequestContext, args: { who: string }): string {
     return `${Greeter.word} ${args.who}`;
+  }
+}
+
+/** A task whose run never ends: it times out at once and its next slots are skipped (overlap). */
+class Stuck extends Manager {
+  @periodicTask({ spacing: 0.05, runImmediately: true, timeout: 0.01, overlap: 'skip' })
+  stuck(): Promise<void> {
+    return new Promise<void>(() => undefined);
   }
 }
 
@@ -62,6 +71,11 @@ describe('runnerOptions() and runnerConfig()', () => {
     expect(conf.get('greeter', 'word')).toBe('hello');
     expect(conf.getDefault('control_exchange')).toBe('greetings');
     expect(conf.has('vim_monitor', 'interval')).toBe(false);
+    expect([
+      conf.get('ops', 'stall_threshold'),
+      conf.get('ops', 'stall_degraded_after'),
+      conf.get('ops', 'stall_window'),
+    ]).toEqual([0.5, 3, 60]);
   });
 });
 
@@ -118,6 +132,58 @@ describe('runService()', () => {
     signals.emit('SIGTERM');
     expect(await done).toBe(0);
     await expect(httpGet(port, '/healthz')).rejects.toThrow();
+  });
+
+  it('gives the service the metrics’ observers: runs, timeouts and overlap skips reach /metrics', async () => {
+    const logs = captureLogs();
+    const conf = runnerConfig(Stuck, { logger: logs.logger });
+    await conf.load({
+      env: {},
+      cli: {
+        transport_url: `memory://runner-${randomUUID()}`,
+        report_interval: '0',
+        periodic_fuzzy_delay: '0',
+        'ops.listen': '127.0.0.1:0',
+      },
+    });
+    const signals = new EventEmitter() as EventEmitter & SignalTarget;
+    const done = runService({
+      manager: Stuck,
+      topic: 'RUNNER_STUCK',
+      conf,
+      logger: logs.logger,
+      exit: () => undefined,
+      signalTarget: signals,
+    });
+    try {
+      let port = 0;
+      let text = '';
+      const count = (series: string): number =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(`${series} `))
+            ?.split(' ')[1] ?? 0,
+        );
+      // Polls until the scheduler has got that far (real time; the verdict is what /metrics says).
+      for (let i = 0; i < 300 && count('conductor_task_skipped_total{task="stuck"}') < 1; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        const listening = logs.lines.find((l) => l.msg?.startsWith('Ops endpoint listening'));
+        if (!listening) continue;
+        port ||= Number(String(listening['address']).split(':').at(-1));
+        text = (await httpGet(port, '/metrics')).body;
+      }
+      expect(count('conductor_task_timeouts_total{task="stuck"}')).toBeGreaterThanOrEqual(1);
+      expect(count('conductor_task_skipped_total{task="stuck"}')).toBeGreaterThanOrEqual(1);
+      const tasks = JSON.parse((await httpGet(port, '/tasks')).body) as Array<
+        Record<string, unknown>
+      >;
+      expect(tasks[0]).toMatchObject({ name: 'stuck', timeout: 0.01, outcome: 'timeout' });
+      expect(tasks[0]?.['skipped']).toBeGreaterThanOrEqual(1);
+    } finally {
+      signals.emit('SIGTERM');
+      expect(await done).toBe(0);
+    }
   });
 
   it('refuses a class that is not a manager, naming it as the caller does', async () => {
