@@ -319,6 +319,16 @@ export class ExactScheduler {
             due = clock.now();
             anchor = due;
             queue.setAnchor(entry, anchor);
+          } else if (now - due >= spacing) {
+            // Held up past its next slot (an earlier run, a stalled loop): its slots were missed,
+            // and its missed policy decides (run-once: one run, for the latest; skip: wait).
+            const caught = this.#behind(entry, slot, anchor, spacing, due, now);
+            if (caught > now) {
+              queue.push(entry, caught);
+              due = queue.peekDue();
+              continue;
+            }
+            due = caught;
           }
           t.lastRun[slot] = due;
           this.#runningEntry = entry;
@@ -355,6 +365,20 @@ export class ExactScheduler {
       }
       sliceStart = -1;
     }
+  }
+
+  /** A due time that fell a slot or more behind: where the missed policy puts it. */
+  #behind(
+    entry: number,
+    slot: number,
+    anchor: number,
+    spacing: number,
+    due: number,
+    now: number,
+  ): number {
+    const grid = this.#p.cronGrid(entry) ?? spacingGrid(anchor, spacing);
+    if (grid.after(due) > now) return due;
+    return this.#catchUp(entry, slot, due, now, grid);
   }
 
   /** Next grid point; if it has already passed, the task's missed policy decides (default: run once). */

@@ -190,6 +190,36 @@ describe('missed slots after the process was down (restored last runs)', () => {
   });
 });
 
+describe('missed slots while another task held the scheduler', () => {
+  for (const [missed, expected] of [
+    ['run-once', [0, 1, 2, 25, 26]],
+    ['skip', [0, 1, 2, 26]],
+    ['run-all', [0, 1, 2, ...Array<number>(23).fill(25), 26]],
+  ] as const) {
+    it(`${missed}: a task held up from 3 to 25 by another's run`, async () => {
+      const h = harness();
+      const starts: number[] = [];
+      h.add(
+        'probe',
+        { spacing: 1, runImmediately: true, missed },
+        () => void starts.push(h.clock.now()),
+      );
+      let hogged = false;
+      h.add('hog', { spacing: 2 }, async () => {
+        if (hogged) return;
+        hogged = true;
+        await h.clock.sleep(23);
+      });
+      await h.run(26.5);
+      expect(starts).toEqual(expected);
+      const skipped = h.skips.filter((x) => x.name === 'probe');
+      expect(skipped.map((x) => x.count)).toEqual(
+        missed === 'run-all' ? [] : [missed === 'skip' ? 23 : 22],
+      );
+    });
+  }
+});
+
 describe('cron', () => {
   const JAN_1_2026 = Date.UTC(2026, 0, 1) / 1000;
 
