@@ -89,6 +89,7 @@ const PINNED: readonly (readonly [string, string, string])[] = [
   ['CONDUCTOR_STORE_CLOSED', 'StoreClosedError', 'ConductorError'],
   ['CONDUCTOR_STORE_INVALID_ARGUMENT', 'InvalidStoreArgument', 'InvalidOptionError'],
   ['CONDUCTOR_STORE_NOT_OPEN', 'StoreNotOpenError', 'NotStartedError'],
+  ['CONDUCTOR_TASK_TIMEOUT', 'TaskTimeoutError', 'ConductorError'],
   ['CONDUCTOR_VIM_EXISTS', 'VimExistsError', 'ConductorError'],
   ['CONDUCTOR_VIM_INVALID', 'InvalidVimError', 'ConductorError'],
   ['CONDUCTOR_VIM_INVALID_STATUS', 'InvalidVimStatusError', 'ConductorError'],
