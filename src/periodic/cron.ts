@@ -14,6 +14,7 @@ export class CronSchedule {
   readonly #cron: Cron;
   #after = NaN;
   #next = NaN;
+  #spacing: number | undefined;
 
   private constructor(pattern: string, timezone: string | undefined, cron: Cron) {
     this.pattern = pattern;
@@ -60,6 +61,20 @@ export class CronSchedule {
     // croner steps in whole seconds from the given instant: never answer a time not after `after`.
     if (this.#next <= after) this.#next = this.next(Math.floor(after) + 1);
     return this.#next;
+  }
+
+  /**
+   * Nominal seconds between fires (for `idle_for` and reports): the gap between the first two fires
+   * after the schedule was first asked, computed once. Irregular patterns (`0 9 * * 1-5`) keep
+   * that first gap.
+   */
+  nominalSpacing(fallback: number): number {
+    if (this.#spacing === undefined) {
+      const a = this.next(Date.now() / 1000);
+      const b = this.next(a);
+      this.#spacing = Number.isFinite(b - a) && b > a ? b - a : fallback;
+    }
+    return this.#spacing;
   }
 
   /** The last fire time at or before `at` that is after `after` (catch-up), or NaN: walks forward. */

@@ -11,6 +11,7 @@ import {
   UnknownPeriodicTask,
 } from '../core/index.js';
 import type { Grid } from './catch-up.js';
+import type { CronSchedule } from './cron.js';
 import type { TaskOutcome } from './task-state.js';
 import {
   DEFAULT_POLICY,
@@ -221,6 +222,8 @@ export class PeriodicTasks {
   readonly #onTaskSkip: ((event: TaskSkipEvent) => void) | undefined;
   /** Per entry with a policy: runs in flight and the run queued behind them (`queue-one`). */
   readonly #inflight = new Map<number, { count: number; queued: (() => void) | undefined }>();
+  /** Cron grids by schedule (for the epoch they were made with). */
+  readonly #grids = new Map<CronSchedule, { epoch: number; grid: Grid }>();
   readonly #internals: PeriodicInternals;
   #placement: TaskPlacement | undefined;
 
@@ -407,9 +410,8 @@ export class PeriodicTasks {
     scheduledAt: number,
     policy: TaskPolicy,
   ): void | Promise<void> {
-    let state = this.#inflight.get(i);
-    if (!state) this.#inflight.set(i, (state = { count: 0, queued: undefined }));
-    if (state.count > 0 && policy.overlap !== 'allow') {
+    const state = this.#inflight.get(i);
+    if (state !== undefined && policy.overlap !== 'allow') {
       if (policy.overlap === 'queue-one' && !state.queued) {
         state.queued = () => void this.#runWithPolicy(i, ctx, false, this.#clock.now(), policy);
         return;
@@ -417,41 +419,39 @@ export class PeriodicTasks {
       this.#skipped(i, 'overlap', 1, scheduledAt);
       return;
     }
-    const tracked = state;
-    tracked.count++;
     // `timer` aborts the run's signal at the deadline; `stopDeadline` ends the deadline's sleep early.
     const timer = policy.timeout !== undefined ? new AbortController() : undefined;
     const stopDeadline = timer ? new AbortController() : undefined;
-    const timed = { timedOut: false };
-    const settle = (): void => {
-      tracked.count--;
-      stopDeadline?.abort();
-      const next = tracked.count === 0 ? tracked.queued : undefined;
-      if (next) {
-        tracked.queued = undefined;
-        next();
-      }
-    };
-    let running: void | Promise<void>;
+    const timed = timer ? { timedOut: false } : undefined;
+    let running: void | Promise<void> = undefined;
     try {
       running = this.#table.clustered(i)
-        ? this.#runPlaced(i, ctx, raise, scheduledAt, timer ? { timer, timed } : undefined)
+        ? this.#runPlaced(i, ctx, raise, scheduledAt, timer && timed ? { timer, timed } : undefined)
         : this.#invoke(
             i,
             ctx,
             raise,
             scheduledAt,
             timer ? { ...EVERY_REPLICA_RUN, signal: timer.signal } : EVERY_REPLICA_RUN,
-            timer ? timed : undefined,
+            timed,
           );
-    } catch (err) {
-      settle();
-      throw err;
+    } finally {
+      // A run that ended at once (returned no promise, or threw) needs no state.
+      if (!running) stopDeadline?.abort();
     }
-    if (!running) {
-      settle();
-      return;
-    }
+    if (!running) return;
+    // Only a run still going has state (at scale: a million cron tasks keep none between runs).
+    let tracked = this.#inflight.get(i);
+    if (!tracked) this.#inflight.set(i, (tracked = { count: 0, queued: undefined }));
+    tracked.count++;
+    const mine = tracked;
+    const settle = (): void => {
+      stopDeadline?.abort();
+      if (--mine.count > 0) return;
+      const next = mine.queued;
+      this.#inflight.delete(i);
+      next?.();
+    };
     const ended = running.then(settle, (err: unknown) => {
       settle();
       throw err;
@@ -466,7 +466,7 @@ export class PeriodicTasks {
     const timeout = policy.timeout as number;
     const deadline = this.#clock.sleep(timeout, stopDeadline?.signal).then(
       () => {
-        timed.timedOut = true;
+        if (timed) timed.timedOut = true;
         const err = new TaskTimeoutError(this.#fullName(i), timeout);
         timer.abort(err);
         this.#logger.warn(
@@ -643,11 +643,16 @@ export class PeriodicTasks {
     }
   }
 
-  /** A cron task's grid in clock seconds (its fire times shifted by the epoch). */
+  /** A cron task's grid in clock seconds (its fire times shifted by the epoch), one per schedule. */
   #cronGrid(i: number): Grid | undefined {
     const cron = this.#table.policies[i]?.cron;
     if (!cron) return undefined;
     const epoch = this.#internals.epoch();
-    return { spacing: undefined, after: (t) => cron.next(t + epoch) - epoch };
+    let cached = this.#grids.get(cron);
+    if (cached?.epoch !== epoch) {
+      cached = { epoch, grid: { spacing: undefined, after: (t) => cron.next(t + epoch) - epoch } };
+      this.#grids.set(cron, cached);
+    }
+    return cached.grid;
   }
 }

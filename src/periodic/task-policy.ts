@@ -98,14 +98,27 @@ export function validatePolicy(o: Record<string, unknown>, where: string): TaskP
   if (pattern !== undefined && o['spacing'] !== undefined && o['spacing'] !== 0) {
     throw new InvalidPeriodicTaskArg(`${where}: spacing and cron exclude each other; give one`);
   }
-  return Object.freeze({
+  const overlap = choice(o, 'overlap', OVERLAPS, 'skip', where);
+  const missed = choice(o, 'missed', MISSED, 'run-once', where);
+  const cron =
+    pattern === undefined
+      ? undefined
+      : CronSchedule.of(pattern as string, timezone as string | undefined, where);
+  // One frozen policy per distinct set of options: a million tasks on one pattern share one.
+  const key = JSON.stringify([
     timeout,
-    overlap: choice(o, 'overlap', OVERLAPS, 'skip', where),
-    cron:
-      pattern === undefined
-        ? undefined
-        : CronSchedule.of(pattern as string, timezone as string | undefined, where),
-    missed: choice(o, 'missed', MISSED, 'run-once', where),
+    overlap,
+    cron?.pattern,
+    cron?.timezone,
+    missed,
     catchupWindow,
-  });
+  ]);
+  let policy = policies.get(key);
+  if (!policy) {
+    policy = Object.freeze({ timeout, overlap, cron, missed, catchupWindow });
+    policies.set(key, policy);
+  }
+  return policy;
 }
+
+const policies = new Map<string, TaskPolicy>();

@@ -44,7 +44,7 @@ export function makeTaskSpec(
     name,
     fn,
     spacing: opts.policy?.cron
-      ? cronSpacing(opts.policy)
+      ? opts.policy.cron.nominalSpacing(DEFAULT_INTERVAL)
       : opts.spacing === 0
         ? DEFAULT_INTERVAL
         : opts.spacing,
@@ -53,14 +53,4 @@ export function makeTaskSpec(
     placement: opts.placement,
     policy: opts.policy,
   });
-}
-
-/** A cron task's nominal spacing (for `idle_for` and reports): the gap between its next two fires. */
-function cronSpacing(policy: TaskPolicy): number {
-  const cron = policy.cron;
-  if (!cron) return DEFAULT_INTERVAL;
-  const now = Date.now() / 1000;
-  const a = cron.next(now);
-  const b = cron.next(a);
-  return Number.isFinite(b - a) && b > a ? b - a : DEFAULT_INTERVAL;
 }
