@@ -390,7 +390,7 @@ export class ExactScheduler {
     due: number,
     now: number,
   ): number {
-    const cron = this.#p.cronGrid(entry);
+    const cron = this.#p.table.policies[entry] === undefined ? undefined : this.#p.cronGrid(entry);
     if (cron) return this.#catchUp(entry, slot, cron.after(due), now, cron);
     // Cluster grids: `due` may be off the grid (a run-immediately start) and the anchor far away.
     let k = this.#p.table.clustered(entry)
@@ -398,6 +398,8 @@ export class ExactScheduler {
       : Math.round((due - anchor) / spacing) + 1;
     let next = anchor + k * spacing;
     if (next <= due) next = anchor + ++k * spacing;
+    // The common case first: the next slot is still ahead (no grid object made per run).
+    if (!(next < now)) return next;
     return this.#catchUp(entry, slot, next, now, spacingGrid(anchor, spacing));
   }
 }

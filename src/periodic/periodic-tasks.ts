@@ -581,14 +581,17 @@ export class PeriodicTasks {
       );
       return;
     }
-    this.#emit(
-      i,
-      scheduledAt,
-      startedAt,
-      this.#clock.now() - startedAt,
-      failed ? err : undefined,
-      failed ? 'error' : 'ok',
-    );
+    if (this.#onTaskRun) {
+      const duration = this.#clock.now() - startedAt;
+      this.#emit(
+        i,
+        scheduledAt,
+        startedAt,
+        duration,
+        failed ? err : undefined,
+        failed ? 'error' : 'ok',
+      );
+    }
     if (!failed) return;
     if (raise) throw err;
     this.#logger.error({ err }, `Error during ${this.#fullName(i)}`);
