@@ -31,6 +31,7 @@ import {
 } from '../src/core/index.js';
 import { ExactScheduler, PeriodicTasks } from '../src/periodic/index.js';
 import { bytes, fmt, markdownTable, median, shortCount } from './lib/stats.js';
+import { memoryTable } from './lib/memory.js';
 import { mulberry32 } from './lib/random.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -699,28 +700,7 @@ function report(
   out.push('');
   out.push('### Memory per task (after a full GC)');
   out.push('');
-  out.push(
-    markdownTable(
-      [
-        'system',
-        ' tasks',
-        ' JS heap B/task',
-        ' ArrayBuffer B/task',
-        ' total B/task',
-        ' build ms',
-        'note',
-      ],
-      memRows.map((r) => [
-        r.system,
-        shortCount(r.n),
-        fmt(r.heapPerTask, 1),
-        fmt(r.abPerTask, 1),
-        fmt(r.heapPerTask + r.abPerTask, 1),
-        fmt(r.buildMs),
-        r.note,
-      ]),
-    ),
-  );
+  out.push(memoryTable(memRows));
   out.push('');
   out.push(
     'Typed arrays of more than 64 bytes live outside the JS heap (`process.memoryUsage().arrayBuffers`), ' +
