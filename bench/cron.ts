@@ -45,7 +45,7 @@ import nodeCron from 'node-cron';
 import { createLogger, VirtualClock } from '../src/core/index.js';
 import { ExactScheduler, PeriodicTasks } from '../src/periodic/index.js';
 import { bytes, fmt, markdownTable, median, percentiles, shortCount } from './lib/stats.js';
-import { memoryTable } from './lib/memory.js';
+import { type Mem, memNow, memoryTable } from './lib/memory.js';
 import { mulberry32 } from './lib/random.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -171,27 +171,6 @@ function fireTimes(from: number, to: number): number[][] {
 
 // ---------------------------------------------------------------------------------------------
 // Measurement helpers
-
-function gc(): void {
-  const f = globalThis.gc;
-  if (!f) {
-    console.error('Run with `node --expose-gc` (npm run bench:cron does).');
-    process.exit(2);
-  }
-  f();
-}
-
-interface Mem {
-  heap: number;
-  ab: number;
-}
-
-function memNow(): Mem {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return { heap: m.heapUsed, ab: m.arrayBuffers };
-}
 
 interface MemRow {
   system: string;

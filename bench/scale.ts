@@ -31,7 +31,7 @@ import {
 } from '../src/core/index.js';
 import { ExactScheduler, PeriodicTasks } from '../src/periodic/index.js';
 import { bytes, fmt, markdownTable, median, shortCount } from './lib/stats.js';
-import { memoryTable } from './lib/memory.js';
+import { type Mem, memNow, memoryTable } from './lib/memory.js';
 import { mulberry32 } from './lib/random.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -157,27 +157,6 @@ const cronerInterval = (spacing: number): number => Math.max(1, Math.round(spaci
 
 // ---------------------------------------------------------------------------------------------
 // Measurement helpers
-
-function gc(): void {
-  const f = globalThis.gc;
-  if (!f) {
-    console.error('Run with `node --expose-gc` (npm run bench:scale does).');
-    process.exit(2);
-  }
-  f();
-}
-
-interface Mem {
-  heap: number;
-  ab: number;
-}
-
-function memNow(): Mem {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return { heap: m.heapUsed, ab: m.arrayBuffers };
-}
 
 interface MemRow {
   system: string;

@@ -96,6 +96,8 @@ export interface PeriodicTasksOptions {
 /** A registered task as {@link PeriodicTasks.periodicTaskInfo} reports it. */
 export interface PeriodicTaskInfo {
   readonly name: string;
+  /** `ClassName.name`, as in the logs (and in lease names and task state keys). */
+  readonly fullName: string;
   readonly spacing: number;
   readonly runImmediately: boolean;
   readonly externalProcessOk: boolean;
@@ -324,6 +326,7 @@ export class PeriodicTasks {
       const policy = t.policies[i] ?? DEFAULT_POLICY;
       return {
         name,
+        fullName: this.#fullName(i),
         spacing: t.spacing[slot] as number,
         runImmediately: t.runImmediately(i),
         externalProcessOk: t.externalOk(i),

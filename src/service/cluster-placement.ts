@@ -1,6 +1,6 @@
 import type { Candidacy, Coordinator, Partition } from '../coordination/index.js';
 import type { Logger } from '../core/index.js';
-import type { PlacedTask, TaskPlacement, TaskRun } from '../periodic/index.js';
+import { localRun, type PlacedTask, type TaskPlacement, type TaskRun } from '../periodic/index.js';
 
 /**
  * The placement of a service's cluster tasks on its coordinator:
@@ -63,12 +63,9 @@ export class ClusterPlacement implements TaskPlacement {
       return null;
     }
     return {
-      placement: 'once-per-cluster',
+      ...localRun('once-per-cluster', slot),
       signal: lease.signal,
       fencingToken: lease.token,
-      slot,
-      owns: () => true,
-      shard: (items) => [...items],
     };
   }
 
@@ -78,10 +75,7 @@ export class ClusterPlacement implements TaskPlacement {
     const ring = partition.ring;
     const owns = (key: string): boolean => partition.valid && ring.owns(key);
     return {
-      placement: 'sharded',
-      signal: new AbortController().signal,
-      fencingToken: undefined,
-      slot: undefined,
+      ...localRun('sharded'),
       owns,
       shard: (items, keyOf = String) => {
         const mine = [];

@@ -275,13 +275,10 @@ export class Service implements ServiceBase {
     if (scheduler?.running) {
       for (const row of scheduler.schedule()) due.set(row.name, row.nextDue);
     }
-    const cls = this.manager.constructor.name;
     const placement = this.#placement;
     const states = this.#recorderSlot.recorder?.states();
     return this.manager.periodicTaskInfo().map((t) => ({
-      ...(placement && t.placement === 'once-per-cluster'
-        ? { leaseHeld: placement.holds({ fullName: `${cls}.${t.name}` }) }
-        : {}),
+      ...(placement && t.placement === 'once-per-cluster' ? { leaseHeld: placement.holds(t) } : {}),
       name: t.name,
       spacing: t.spacing,
       lastRun: t.lastRun,
@@ -377,9 +374,8 @@ export class Service implements ServiceBase {
     const placement = new ClusterPlacement(c, this.topic, c.partition(this.topic), this.#log);
     this.#placement = placement;
     setTaskPlacement(this.manager, placement);
-    const cls = this.manager.constructor.name;
     for (const t of this.manager.periodicTaskInfo()) {
-      if (t.placement === 'once-per-cluster') placement.campaign({ fullName: `${cls}.${t.name}` });
+      if (t.placement === 'once-per-cluster') placement.campaign(t);
     }
   }
 
@@ -399,12 +395,11 @@ export class Service implements ServiceBase {
       this.#options.taskStateStore ??
       (typeof hooks.taskStateStore === 'function' ? hooks.taskStateStore() : undefined);
     if (!store) return;
-    const cls = this.manager.constructor.name;
     const keys = new Map<string, TaskKey>();
     for (const t of this.manager.periodicTaskInfo()) {
       keys.set(t.name, {
         service: this.topic,
-        task: `${cls}.${t.name}`,
+        task: t.fullName,
         scope: t.placement === 'once-per-cluster' ? 'cluster' : this.host,
       });
     }

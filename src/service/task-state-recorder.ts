@@ -8,6 +8,8 @@ import {
   type TaskStateStore,
 } from '../periodic/index.js';
 
+const keyOf = (k: TaskKey): string => JSON.stringify([k.service, k.task, k.scope]);
+
 /**
  * Keeps the state of a service's tasks (last run, outcome, counts) and writes it to a
  * {@link TaskStateStore} after each change: one write in flight per task, the latest state written
@@ -41,12 +43,11 @@ export class TaskStateRecorder {
 
   /** Loads the stored states; resolves to the last scheduled run of each task (clock seconds). */
   async load(): Promise<Map<string, number>> {
-    const rows = await this.#store.load([...this.#keys.values()]);
+    const rows = new Map<string, TaskState>();
+    for (const r of await this.#store.load([...this.#keys.values()])) rows.set(keyOf(r), r);
     const last = new Map<string, number>();
     for (const [name, key] of this.#keys) {
-      const row = rows.find(
-        (r) => r.service === key.service && r.task === key.task && r.scope === key.scope,
-      );
+      const row = rows.get(keyOf(key));
       if (!row) continue;
       this.#states.set(name, row);
       if (row.lastScheduled !== null) last.set(name, row.lastScheduled - this.#epoch);

@@ -54,7 +54,7 @@ import {
   freePort,
   PG_URL,
   pgAdmin,
-  reachable,
+  requirePostgres,
   requireService,
 } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -63,10 +63,7 @@ const pgTarget = new URL(PG_URL);
 const PG_PORT = Number(pgTarget.port || 5432);
 
 const redisOk = await requireService('redis-server on PATH', hasRedisServer());
-const pgOk = await requireService(
-  `PostgreSQL on ${pgTarget.hostname}:${PG_PORT}`,
-  await reachable(PG_PORT, pgTarget.hostname),
-);
+const pgOk = await requirePostgres();
 
 /** This file's namespace (keys, tables) and topic stem: unique per run. */
 const RUN = `t_faults_${process.pid}_${randomBytes(3).toString('hex')}`;

@@ -16,8 +16,7 @@ import {
   freePort,
   PG_URL,
   pgAdmin,
-  reachable,
-  requireService,
+  requirePostgres,
 } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { backendContract } from './backend-contract.js';
@@ -25,10 +24,7 @@ import { backendContract } from './backend-contract.js';
 const pgTarget = new URL(PG_URL);
 const PG_HOST = pgTarget.hostname;
 const PG_PORT = Number(pgTarget.port || 5432);
-const pgAvailable = await requireService(
-  `PostgreSQL on ${PG_HOST}:${PG_PORT}`,
-  await reachable(PG_PORT, PG_HOST),
-);
+const pgAvailable = await requirePostgres();
 
 /** This run's key prefix; others derive from it, and every one used is dropped in afterAll. */
 const RUN = `t_pg_${process.pid}_${randomBytes(3).toString('hex')}`;

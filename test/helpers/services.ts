@@ -39,6 +39,16 @@ export const REDIS_URL = process.env['CONDUCTOR_TEST_REDIS_URL'] ?? 'redis://127
 export const PG_URL =
   process.env['CONDUCTOR_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/**
+ * Whether the test PostgreSQL (`PG_URL`) may be used: {@link requireService} with its host and port
+ * (under CI=true it must answer).
+ */
+export async function requirePostgres(): Promise<boolean> {
+  const u = new URL(PG_URL);
+  const port = Number(u.port || 5432);
+  return requireService(`PostgreSQL on ${u.hostname}:${port}`, await reachable(port, u.hostname));
+}
+
 /** A TCP port nothing listens on (bound, then freed just now). */
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createLogger, InvalidOptionError, type Logger } from '../../../src/core/index.js';
+import { InvalidOptionError, type Logger } from '../../../src/core/index.js';
 import {
   DatabaseMigrationError,
   DatabaseOpenError,
@@ -32,26 +32,13 @@ import {
   type ServiceRecord,
 } from '../../../src/conductor/db/index.js';
 import { serializeRemoteException } from '../../../src/messaging/index.js';
-import { reachable, requireService } from '../../helpers/services.js';
+import { captureLogs, type LogLine } from '../../helpers/log-capture.js';
+import { PG_URL, requirePostgres } from '../../helpers/services.js';
 
-const PG_ADMIN_URL =
-  process.env['CONDUCTOR_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-const pgAdmin = new URL(PG_ADMIN_URL);
-const pgAvailable = await requireService(
-  `PostgreSQL at ${pgAdmin.hostname}:${pgAdmin.port || 5432}`,
-  await reachable(Number(pgAdmin.port || 5432), pgAdmin.hostname),
-);
+const PG_ADMIN_URL = PG_URL;
+const pgAvailable = await requirePostgres();
 
-type LogLine = { level: number; msg: string; [key: string]: unknown };
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = createLogger(
-    { level: 'debug' },
-    { write: (s: string) => lines.push(JSON.parse(s)) },
-  );
-  return { logger, lines };
-}
+const captureLogger = captureLogs;
 
 const applied = (lines: LogLine[]): unknown[] =>
   lines.filter((l) => l.msg === 'applied database migration').map((l) => l.migration);

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, InvalidOptionError, type Logger } from '../../../src/core/index.js';
+import { InvalidOptionError, type Logger } from '../../../src/core/index.js';
 import { InvalidStoreArgument, StoreClosedError } from '../../../src/conductor/errors.js';
 import {
   ConductorStore,
@@ -31,24 +31,12 @@ import {
   type TaskState,
   type TaskStateStore,
 } from '../../../src/periodic/task-state.js';
-import { PG_URL, reachable, requireService } from '../../helpers/services.js';
+import { type LogLine, captureLogs } from '../../helpers/log-capture.js';
+import { PG_URL, requirePostgres } from '../../helpers/services.js';
 
-const pgAdmin = new URL(PG_URL);
-const pgAvailable = await requireService(
-  `PostgreSQL at ${pgAdmin.hostname}:${pgAdmin.port || 5432}`,
-  await reachable(Number(pgAdmin.port || 5432), pgAdmin.hostname),
-);
+const pgAvailable = await requirePostgres();
 
-type LogLine = { level: number; msg: string; [key: string]: unknown };
-
-function captureLogger(): { logger: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const logger = createLogger(
-    { level: 'debug' },
-    { write: (s: string) => lines.push(JSON.parse(s)) },
-  );
-  return { logger, lines };
-}
+const captureLogger = captureLogs;
 
 const applied = (lines: LogLine[]): unknown[] =>
   lines.filter((l) => l.msg === 'applied database migration').map((l) => l.migration);
