@@ -31,6 +31,11 @@ export interface ModeResult {
   rateRange?: [number, number];
   /** Rounds this row is the median of. */
   rounds?: number;
+  /**
+   * CPU per operation in µs while the mode ran (the orchestrator reads /proc at the client's
+   * `MARK` lines): the server process, the client process, the broker (beam.smp).
+   */
+  cpu?: { server: number; client: number; broker: number };
 }
 
 /** What every Node.js peer (client side) accepts on its command line. */
@@ -201,6 +206,14 @@ export async function measureCasts(
   return r;
 }
 
+/** The row label of each mode (`MARK` lines carry it, so the orchestrator can match its CPU). */
+const MODE_LABELS: Record<string, (a: PeerArgs) => string> = {
+  seq: () => 'seq',
+  conc: (a) => `conc${a.concurrency}`,
+  cast: () => 'cast',
+  castpipe: () => 'cast pipelined',
+};
+
 /** Runs the modes a client supports, in the order asked, and prints the `RESULT` line. */
 export async function runModes(
   a: PeerArgs,
@@ -217,6 +230,9 @@ export async function runModes(
   const results: ModeResult[] = [];
   for (const mode of a.modes) {
     let r: ModeResult | undefined;
+    const label = MODE_LABELS[mode]?.(a);
+    if (label === undefined || ((mode === 'cast' || mode === 'castpipe') && !ops.cast)) continue;
+    console.log(`MARK start ${label}`);
     if (mode === 'seq') r = await measureCalls(base('seq'), ops.call, a.duration, 1);
     else if (mode === 'conc')
       r = await measureCalls(base(`conc${a.concurrency}`), ops.call, a.duration, a.concurrency);
@@ -224,6 +240,7 @@ export async function runModes(
       r = await measureCasts(base('cast'), ops.cast, a.duration, 1, ops.handled);
     else if (mode === 'castpipe' && ops.cast)
       r = await measureCasts(base('cast pipelined'), ops.cast, a.duration, a.window, ops.handled);
+    console.log(`MARK end ${label}`);
     if (!r) continue;
     results.push(r);
     process.stderr.write(`  ${system} [${a.variant}] ${r.mode}: ${r.rate}/s p50 ${r.p50} ms\n`);

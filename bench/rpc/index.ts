@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     window: { type: 'string', default: '256' },
     systems: { type: 'string', default: 'conductor,raw,moleculer,nest,oslo,memory' },
+    variants: { type: 'string' },
+    modes: { type: 'string' },
     'amqp-url': { type: 'string', default: 'amqp://guest:guest@127.0.0.1:5672' },
     python: { type: 'string', default: '/usr/bin/python3' },
     'interop-dir': { type: 'string', default: '/work/shared/interop' },
@@ -87,6 +89,28 @@ const SYSTEMS = args.systems
   .filter((s) => s !== '')
   .map((s) => ALIASES[s] ?? s);
 for (const s of SYSTEMS) if (!ALL.includes(s)) throw new Error(`unknown system '${s}'`);
+/**
+ * `--variants`: only these variants (`variant` or `system:variant`, e.g. `raw:oslo-wire`) of the
+ * systems that have several; all when unset.
+ */
+const VARIANTS = args.variants?.split(',').map((v) => v.trim());
+const wanted = <T extends readonly [string, ...unknown[]]>(
+  system: string,
+  variants: readonly T[],
+): T[] =>
+  variants.filter(
+    ([v]) =>
+      VARIANTS === undefined ||
+      VARIANTS.includes(v) ||
+      VARIANTS.includes(`${system}:${v}`) ||
+      VARIANTS.some((x) => x.startsWith(`${system}:`) && v.startsWith(x.slice(system.length + 1))),
+  );
+/** `--modes`: only these of each variant's modes (seq, conc, cast, castpipe); all when unset. */
+const MODES = args.modes?.split(',').map((m) => m.trim());
+const onlyModes = (modes: string): [string, number] => {
+  const kept = modes.split(',').filter((m) => MODES === undefined || MODES.includes(m));
+  return [kept.join(','), kept.length];
+};
 
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
@@ -101,7 +125,13 @@ interface Proc {
   readonly exited: Promise<number | null>;
 }
 
-function launch(label: string, cmd: string, argv: string[], cwd: string): Proc {
+function launch(
+  label: string,
+  cmd: string,
+  argv: string[],
+  cwd: string,
+  onLine?: (line: string) => void,
+): Proc {
   const child = spawn(cmd, argv, {
     cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,6 +148,7 @@ function launch(label: string, cmd: string, argv: string[], cwd: string): Proc {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         lines.push(line);
+        if (stream === 'out') onLine?.(line);
         if (lines.length > 400) lines.splice(0, lines.length - 400);
         if (args.verbose || (stream === 'err' && /^ {2}\S/.test(line)))
           log(`    [${label}] ${line}`);
@@ -364,7 +395,44 @@ function nodeArgs(name: string, modes: string, variant = 'default'): string[] {
   ];
 }
 
-/** Starts `server`, runs `client` to its RESULT line, stops the server; returns the parsed RESULT. */
+/** CPU ticks (1/100 s) of the server, the client and the broker at a client's `MARK` line. */
+interface CpuMark {
+  server: number;
+  client: number;
+  broker: number;
+}
+
+const TICK_US = 10_000;
+
+function cpuMark(srv: Proc | undefined, cli: Proc | undefined): CpuMark {
+  const ticks = (p: Proc | undefined): number =>
+    p?.child.pid === undefined ? 0 : (procTicks(p.child.pid) ?? 0);
+  return {
+    server: ticks(srv),
+    client: ticks(cli),
+    broker: brokerPids().reduce((sum, pid) => sum + (procTicks(pid) ?? 0), 0),
+  };
+}
+
+/** CPU µs per operation of each mode row, from the marks around it. */
+function attachCpu(
+  rows: readonly ModeResult[],
+  marks: ReadonlyMap<string, { start?: CpuMark; end?: CpuMark }>,
+): void {
+  for (const r of rows) {
+    const m = marks.get(r.mode);
+    if (!m?.start || !m.end || r.count === 0) continue;
+    const per = (k: keyof CpuMark): number =>
+      Math.round((((m.end as CpuMark)[k] - (m.start as CpuMark)[k]) * TICK_US) / r.count);
+    r.cpu = { server: per('server'), client: per('client'), broker: per('broker') };
+  }
+}
+
+/**
+ * Starts `server`, runs `client` to its RESULT line, stops the server; returns the parsed RESULT,
+ * with the CPU per operation of each mode attached to its rows (`results`, when the client marked
+ * its modes).
+ */
 async function serverClient(
   label: string,
   server: { cmd: string; argv: string[]; cwd: string } | undefined,
@@ -372,15 +440,25 @@ async function serverClient(
 ): Promise<unknown> {
   let srv: Proc | undefined;
   let cli: Proc | undefined;
+  const marks = new Map<string, { start?: CpuMark; end?: CpuMark }>();
+  const onLine = (line: string): void => {
+    const m = /^MARK (start|end) (.+)$/.exec(line);
+    if (!m) return;
+    const entry = marks.get(m[2] as string) ?? {};
+    entry[m[1] as 'start' | 'end'] = cpuMark(srv, cli);
+    marks.set(m[2] as string, entry);
+  };
   try {
     if (server) {
       srv = launch(`${label} server`, server.cmd, server.argv, server.cwd);
       await waitLine(srv, 'READY', 60_000);
     }
-    cli = launch(`${label} client`, client.cmd, client.argv, client.cwd);
+    cli = launch(`${label} client`, client.cmd, client.argv, client.cwd, onLine);
     const line = await waitLine(cli, 'RESULT ', clientBudget(client.modes));
     await Promise.race([cli.exited, sleep(10_000)]);
-    return JSON.parse(line.slice('RESULT '.length)) as unknown;
+    const parsed = JSON.parse(line.slice('RESULT '.length)) as { results?: ModeResult[] };
+    if (Array.isArray(parsed.results)) attachCpu(parsed.results, marks);
+    return parsed;
   } finally {
     if (cli) await stop(cli);
     if (srv) await stop(srv);
@@ -396,20 +474,38 @@ const js = (file: string): string => join(HERE, file);
  * is 4 × the executor pool, 256) — the setting that most changes the cast rate.
  */
 const CONDUCTOR_TUNED = 'tuned: rabbit_qos_prefetch_count=1024';
+/**
+ * conductor-ts's opt-in lean wire: the client with `rpc_reply_mode=direct` (direct reply-to, a
+ * single-encoded body), the server at its defaults (it answers both wires).
+ */
+const CONDUCTOR_LEAN = 'lean: rpc_reply_mode=direct';
 
 async function runConductor(): Promise<void> {
-  const variants: [string, string, string, number][] = [
-    ['default', RABBIT_URL, 'seq,conc,cast,castpipe', 4],
-    [CONDUCTOR_TUNED, `${RABBIT_URL}?rabbit_qos_prefetch_count=1024`, 'conc,castpipe', 2],
-  ];
-  for (const [variant, url, modes, n] of variants) {
-    const name = `${RUN_ID}_ct${variant === 'default' ? '' : '_tuned'}`;
+  // [variant, name suffix, server URL, client URL, modes, mode count]
+  const variants = wanted<[string, string, string, string, string, number]>('conductor', [
+    ['default', '', RABBIT_URL, RABBIT_URL, 'seq,conc,cast,castpipe', 4],
+    [CONDUCTOR_LEAN, '_lean', RABBIT_URL, `${RABBIT_URL}?rpc_reply_mode=direct`, 'seq,conc', 2],
+    [
+      CONDUCTOR_TUNED,
+      '_tuned',
+      `${RABBIT_URL}?rabbit_qos_prefetch_count=1024`,
+      `${RABBIT_URL}?rabbit_qos_prefetch_count=1024`,
+      'conc,castpipe',
+      2,
+    ],
+  ]);
+  for (const [variant, suffix, serverUrl, clientUrl, allModes] of variants) {
+    const [modes, n] = onlyModes(allModes);
+    if (n === 0) continue;
+    const name = `${RUN_ID}_ct${suffix}`;
     queuesToDelete.add(name).add(`${name}.host-a`);
-    exchangesToDelete.add(name).add(`${name}_fanout`);
+    exchangesToDelete.add(name).add(`${name}_fanout`).add(`${name}_lean`);
     const argv = (role: string): string[] => [
       js('conductor.js'),
       `--role=${role}`,
-      ...nodeArgs(name, modes, variant).map((a) => (a.startsWith('--url=') ? `--url=${url}` : a)),
+      ...nodeArgs(name, modes, variant).map((a) =>
+        a.startsWith('--url=') ? `--url=${role === 'server' ? serverUrl : clientUrl}` : a,
+      ),
     ];
     const r = (await serverClient(
       `conductor-ts ${variant}`,
@@ -431,13 +527,15 @@ async function runConductor(): Promise<void> {
 const OSLO_WIRE = 'oslo-wire';
 
 async function runRaw(): Promise<void> {
-  const variants: [string, string, string, number][] = [
+  const variants = wanted<[string, string, string, number]>('raw', [
     ['default', 'raw-amqplib.js', 'seq,conc,cast,castpipe', 4],
     ['oslo-style', 'raw-amqplib.js', 'seq,conc', 2],
     ['oslo-lean', 'oslo-wire.js', 'seq,conc', 2],
     [OSLO_WIRE, 'oslo-wire.js', 'seq,conc,castpipe', 3],
-  ];
-  for (const [variant, script, modes, n] of variants) {
+  ]);
+  for (const [variant, script, allModes] of variants) {
+    const [modes, n] = onlyModes(allModes);
+    if (n === 0) continue;
     const name = `${RUN_ID}_raw_${variant}`;
     queuesToDelete.add(name).add(`${name}_reply`);
     exchangesToDelete.add(name);
@@ -469,11 +567,13 @@ function moleculerNames(ns: string): void {
 }
 
 async function runMoleculer(): Promise<void> {
-  const variants: [string, string, number][] = [
+  const variants = wanted<[string, string, number]>('moleculer', [
     ['default', 'seq,conc', 2],
     ['tuned', 'seq,conc', 2],
-  ];
-  for (const [variant, modes, n] of variants) {
+  ]);
+  for (const [variant, allModes] of variants) {
+    const [modes, n] = onlyModes(allModes);
+    if (n === 0) continue;
     const ns = `${RUN_ID}_mol_${variant}`;
     moleculerNames(ns);
     const r = (await serverClient(
@@ -635,6 +735,7 @@ function table(): string {
     num(r.p99, 2),
     num(r.max, 1),
     r.handledRate === undefined ? '' : `${fmt(r.handledRate, 0)} (${fmt(r.handled ?? 0, 0)})`,
+    r.cpu ? `${r.cpu.server} / ${r.cpu.client} / ${r.cpu.broker}` : '',
     String(r.errors),
   ]);
   return markdownTable(
@@ -648,6 +749,7 @@ function table(): string {
       ' p99 ms',
       ' max ms',
       ' server handled /s (count)',
+      ' CPU µs/op server / client / broker',
       ' errors',
     ],
     rows,
