@@ -215,89 +215,23 @@ export class RequestContext {
   static fromDict(d: Readonly<Record<string, unknown>>): RequestContext {
     // One pass over the keys, no lookups per known key: this runs for every request a server
     // receives. Own keys only (Object.keys), so nothing comes from a prototype.
-    const f: RequestContextFields = {};
-    let user: unknown, tenant: unknown, tenantId: unknown, tenantName: unknown;
-    let extra: Record<string, unknown> | undefined;
-    for (const k of Object.keys(d)) {
-      const v = d[k];
-      switch (k) {
-        case 'user_id':
-          f.userId = str(v);
-          break;
-        case 'user':
-          user = v;
-          break;
-        case 'project_id':
-          f.projectId = str(v);
-          break;
-        case 'tenant_id':
-          tenantId = v;
-          break;
-        case 'tenant':
-          tenant = v;
-          break;
-        case 'domain':
-          f.domain = str(v);
-          break;
-        case 'user_domain':
-          f.userDomain = str(v);
-          break;
-        case 'project_domain':
-          f.projectDomain = str(v);
-          break;
-        case 'is_admin':
-          f.isAdmin = bool(v, false);
-          break;
-        case 'read_only':
-          f.readOnly = bool(v, false);
-          break;
-        case 'show_deleted':
-          f.showDeleted = bool(v, false);
-          break;
-        case 'auth_token':
-          f.authToken = str(v);
-          break;
-        case 'request_id':
-          if (typeof v === 'string') f.requestId = v;
-          break;
-        case 'global_request_id':
-          f.globalRequestId = str(v);
-          break;
-        case 'resource_uuid':
-          f.resourceUuid = str(v);
-          break;
-        case 'roles':
-          f.roles = stringsOf(v);
-          break;
-        case 'is_admin_project':
-          f.isAdminProject = bool(v, true);
-          break;
-        case 'timestamp':
-          if (typeof v === 'string') f.timestamp = v;
-          break;
-        case 'project_name':
-          f.projectName = str(v);
-          break;
-        case 'tenant_name':
-          tenantName = v;
-          break;
-        case 'user_name':
-          f.userName = str(v);
-          break;
-        case 'user_identity':
-        case '__proto__':
-          break;
-        default:
-          extra ??= {};
-          extra[k] = v;
-      }
+    const b = new ContextBuilder();
+    for (const k of Object.keys(d)) b.add(k, d[k]);
+    return b.build();
+  }
+
+  /**
+   * Rebuilds a context straight from a decoded oslo request, whose context travels as
+   * `_context_<key>` entries beside the request's own fields: the same as
+   * `fromDict(<the _context_ entries, unprefixed>)`, without building that dict.
+   */
+  static fromPrefixed(message: Readonly<Record<string, unknown>>): RequestContext {
+    const b = new ContextBuilder();
+    for (const k of Object.keys(message)) {
+      // '_' (95) first: most keys of a request are context keys, the rest are a handful.
+      if (k.charCodeAt(0) === 95 && k.startsWith(CONTEXT_PREFIX)) b.add(unprefixed(k), message[k]);
     }
-    f.userId ??= str(user);
-    f.projectId ??= str(tenantId) ?? str(tenant);
-    f.projectName ??= str(tenantName);
-    // The constructor copies `extra` onto a null-prototype object (never `__proto__`).
-    if (extra) f.extra = extra;
-    return new RequestContext(f);
+    return b.build();
   }
 
   /** For logs: the dict form with the auth token masked. */
@@ -311,4 +245,113 @@ export class RequestContext {
 /** An admin context, as Tacker's `get_admin_context()` builds for periodic tasks. */
 export function getAdminContext(): RequestContext {
   return new RequestContext({ isAdmin: true });
+}
+
+const CONTEXT_PREFIX = '_context_';
+/** `_context_k` -> `k`, for the keys seen (bounded: keys from the wire are arbitrary). */
+const unprefixedNames = new Map<string, string>();
+
+function unprefixed(key: string): string {
+  let name = unprefixedNames.get(key);
+  if (name === undefined) {
+    name = key.slice(CONTEXT_PREFIX.length);
+    if (unprefixedNames.size < 512 && key.length <= 64) unprefixedNames.set(key, name);
+  }
+  return name;
+}
+
+/** The fields of a context read from its wire keys, one key at a time. */
+class ContextBuilder {
+  readonly f: RequestContextFields = {};
+  user: unknown;
+  tenant: unknown;
+  tenantId: unknown;
+  tenantName: unknown;
+  extra: Record<string, unknown> | undefined;
+
+  /** Known keys with a value of the wrong type are ignored; unknown keys go to `extra`. */
+  add(k: string, v: unknown): void {
+    const f = this.f;
+    switch (k) {
+      case 'user_id':
+        f.userId = str(v);
+        break;
+      case 'user':
+        this.user = v;
+        break;
+      case 'project_id':
+        f.projectId = str(v);
+        break;
+      case 'tenant_id':
+        this.tenantId = v;
+        break;
+      case 'tenant':
+        this.tenant = v;
+        break;
+      case 'domain':
+        f.domain = str(v);
+        break;
+      case 'user_domain':
+        f.userDomain = str(v);
+        break;
+      case 'project_domain':
+        f.projectDomain = str(v);
+        break;
+      case 'is_admin':
+        f.isAdmin = bool(v, false);
+        break;
+      case 'read_only':
+        f.readOnly = bool(v, false);
+        break;
+      case 'show_deleted':
+        f.showDeleted = bool(v, false);
+        break;
+      case 'auth_token':
+        f.authToken = str(v);
+        break;
+      case 'request_id':
+        if (typeof v === 'string') f.requestId = v;
+        break;
+      case 'global_request_id':
+        f.globalRequestId = str(v);
+        break;
+      case 'resource_uuid':
+        f.resourceUuid = str(v);
+        break;
+      case 'roles':
+        f.roles = stringsOf(v);
+        break;
+      case 'is_admin_project':
+        f.isAdminProject = bool(v, true);
+        break;
+      case 'timestamp':
+        if (typeof v === 'string') f.timestamp = v;
+        break;
+      case 'project_name':
+        f.projectName = str(v);
+        break;
+      case 'tenant_name':
+        this.tenantName = v;
+        break;
+      case 'user_name':
+        f.userName = str(v);
+        break;
+      case 'user_identity':
+      case '__proto__':
+        break;
+      default:
+        this.extra ??= {};
+        this.extra[k] = v;
+    }
+  }
+
+  build(): RequestContext {
+    const f = this.f;
+    f.userId ??= str(this.user);
+    f.projectId ??= str(this.tenantId) ?? str(this.tenant);
+    f.projectName ??= str(this.tenantName);
+    // The constructor copies `extra` onto a null-prototype object (never `__proto__`).
+    if (this.extra) f.extra = this.extra;
+    return new RequestContext(f);
+  }
 }

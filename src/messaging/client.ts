@@ -7,7 +7,7 @@ import {
   toError,
 } from '../core/index.js';
 import { isJsonObject } from './json.js';
-import { RequestContextSerializer, type Serializer } from './serializer.js';
+import { passesEntitiesThrough, RequestContextSerializer, type Serializer } from './serializer.js';
 import { Target, type TargetFields } from './target.js';
 import type { SendOptions } from './driver.js';
 import type { Transport } from './transport.js';
@@ -61,6 +61,8 @@ export class RpcClient<C = RequestContext> {
   readonly target: Target;
   readonly #options: Readonly<RpcClientOptions<C>>;
   readonly #serializer: Serializer<C>;
+  /** The serializer passes entities through: arguments are sent as given, results returned as read. */
+  readonly #passThrough: boolean;
   #sendOptions: SendOptions | undefined;
 
   constructor(
@@ -75,6 +77,7 @@ export class RpcClient<C = RequestContext> {
     this.#options = { ...options };
     this.#serializer =
       options.serializer ?? (new RequestContextSerializer() as unknown as Serializer<C>);
+    this.#passThrough = passesEntitiesThrough(this.#serializer as Serializer<unknown>);
   }
 
   /** A client with some target fields or options replaced; the rest are inherited. */
@@ -110,6 +113,7 @@ export class RpcClient<C = RequestContext> {
     } catch (err) {
       return Promise.reject(toError(err));
     }
+    if (this.#passThrough) return sent;
     return sent.then((result) => this.#serializer.deserializeEntity(ctx, result));
   }
 
@@ -151,9 +155,12 @@ export class RpcClient<C = RequestContext> {
     ) {
       throw new RPCVersionCapError(t.version, this.#options.versionCap);
     }
-    const serialized: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(args))
-      serialized[k] = this.#serializer.serializeEntity(ctx, v);
+    let serialized = args;
+    if (!this.#passThrough) {
+      serialized = {};
+      for (const [k, v] of Object.entries(args))
+        serialized[k] = this.#serializer.serializeEntity(ctx, v);
+    }
     const message: Record<string, unknown> = { method, args: serialized };
     if (t.namespace !== undefined) message['namespace'] = t.namespace;
     if (t.version !== undefined) message['version'] = t.version;

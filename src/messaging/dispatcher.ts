@@ -1,11 +1,21 @@
-import { InvalidRpcMessage, NoSuchMethod, UnsupportedVersion } from '../core/index.js';
+import {
+  InvalidRpcMessage,
+  NoSuchMethod,
+  RequestContext,
+  UnsupportedVersion,
+} from '../core/index.js';
 import {
   DefaultRpcAccessPolicy,
   ExplicitRpcAccessPolicy,
   type RpcAccessPolicy,
 } from './access-policy.js';
 import { isJsonObject } from './json.js';
-import { RequestContextSerializer, type Serializer } from './serializer.js';
+import {
+  isStockContextSerializer,
+  passesEntitiesThrough,
+  RequestContextSerializer,
+  type Serializer,
+} from './serializer.js';
 import { Target } from './target.js';
 import { isCompatible } from './version.js';
 
@@ -34,6 +44,17 @@ export function readRequest(message: Record<string, unknown>): RpcRequest {
 }
 
 type Method = (...args: unknown[]) => unknown;
+
+/** Where the dispatcher reads a request's context from (an {@link IncomingMessage} is one). */
+export interface ContextSource {
+  /** The context dict (`_context_*` entries, unprefixed). */
+  readonly ctxt: Record<string, unknown>;
+  /** The whole decoded request, `_context_*` keys included, when the driver has it. */
+  readonly wire?: Readonly<Record<string, unknown>> | undefined;
+}
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  typeof (v as { then?: unknown } | null)?.then === 'function';
 
 interface EndpointEntry {
   readonly endpoint: object;
@@ -67,6 +88,10 @@ export class RpcDispatcher {
   readonly #policy: RpcAccessPolicy;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the context type is the serializer's
   readonly serializer: Serializer<any>;
+  /** The stock serializer: contexts are read straight from the wire's `_context_*` keys. */
+  readonly #stockContexts: boolean;
+  /** Entities pass through the serializer unchanged: arguments and results are not copied. */
+  readonly #passThrough: boolean;
 
   constructor(endpoints: readonly object[], options: RpcDispatcherOptions = {}) {
     this.#policy = options.accessPolicy ?? new DefaultRpcAccessPolicy();
@@ -84,6 +109,8 @@ export class RpcDispatcher {
       };
     });
     this.serializer = options.serializer ?? new RequestContextSerializer();
+    this.#stockContexts = isStockContextSerializer(this.serializer);
+    this.#passThrough = passesEntitiesThrough(this.serializer);
   }
 
   #resolve(e: EndpointEntry, method: string): Method | undefined {
@@ -97,6 +124,16 @@ export class RpcDispatcher {
 
   /** Dispatches one request; resolves with the serialized result, rejects with what the method threw. */
   async dispatch(ctxDict: Record<string, unknown>, request: RpcRequest): Promise<unknown> {
+    return this.invoke({ ctxt: ctxDict }, request);
+  }
+
+  /**
+   * {@link dispatch} as a server runs it: the context from `source` (straight from the wire's
+   * `_context_*` keys with the stock serializer), and no promise of its own — the serialized
+   * result of a method that returned a value, a promise of it for one that returned a promise;
+   * throws what the method (or the lookup) threw synchronously.
+   */
+  invoke(source: ContextSource, request: RpcRequest): unknown {
     const { method, namespace, version } = request;
     let candidate = false;
     for (const e of this.#endpoints) {
@@ -106,12 +143,19 @@ export class RpcDispatcher {
         candidate = true;
         continue;
       }
-      const ctx: unknown = this.serializer.deserializeContext(ctxDict);
+      const wire = source.wire;
+      const ctx: unknown =
+        this.#stockContexts && wire !== undefined
+          ? RequestContext.fromPrefixed(wire)
+          : this.serializer.deserializeContext(source.ctxt);
+      if (this.#passThrough) return fn.call(e.endpoint, ctx, request.args);
       const args: Record<string, unknown> = {};
       for (const k of Object.keys(request.args))
         args[k] = this.serializer.deserializeEntity(ctx, request.args[k]);
-      const result = await fn.call(e.endpoint, ctx, args);
-      return this.serializer.serializeEntity(ctx, result);
+      const result = fn.call(e.endpoint, ctx, args);
+      return isThenable(result)
+        ? Promise.resolve(result).then((r) => this.serializer.serializeEntity(ctx, r))
+        : this.serializer.serializeEntity(ctx, result);
     }
     if (candidate) throw new NoSuchMethod(method);
     throw new UnsupportedVersion(version, method);

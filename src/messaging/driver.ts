@@ -1,5 +1,8 @@
 import type { Target } from './target.js';
 
+/** What a driver's `reply()` returns when the reply was written at once (no promise of its own). */
+export const REPLIED: Promise<void> = Promise.resolve();
+
 /** How a message is sent. */
 export interface SendOptions {
   /** A call: wait for the reply and return its result (or throw its failure). */
@@ -19,6 +22,13 @@ export interface IncomingMessage {
   readonly ctxt: Record<string, unknown>;
   /** The request fields (`method`, `args`, `namespace`, `version`), not yet checked. */
   readonly message: Record<string, unknown>;
+  /**
+   * The decoded request as it came off an oslo wire, when the driver has it: the request fields
+   * beside the driver's `_` keys and the `_context_*` keys. A server with the stock serializer
+   * reads the fields and builds the context straight from it, and never asks for
+   * {@link ctxt} and {@link message} (which the driver may split from it only when asked).
+   */
+  readonly wire?: Readonly<Record<string, unknown>>;
   /** True for a call (a reply is expected). */
   readonly isCall: boolean;
   /** The caller's call-monitor timeout, if it asked for heartbeats. */
@@ -27,7 +37,11 @@ export interface IncomingMessage {
   acknowledge(): void;
   /** Gives the message back to the queue untouched (a server stopping before dispatching it). */
   requeue(): void;
-  /** Sends the reply of a call (no-op for a cast). `failure` is the encoded remote failure. */
+  /**
+   * Sends the reply of a call (no-op for a cast). `failure` is the encoded remote failure. A driver
+   * that wrote the reply at once may return {@link REPLIED}; a result that cannot be encoded may
+   * throw or reject.
+   */
   reply(result: unknown, failure: string | null): Promise<void>;
   /** Sends a call-monitor heartbeat reply (no-op for a cast). */
   heartbeat(): Promise<void>;

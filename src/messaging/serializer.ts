@@ -28,6 +28,11 @@ export class RequestContextSerializer implements Serializer {
     this.#base = base;
   }
 
+  /** True when entities go through a `base` serializer (else they pass unchanged). */
+  get hasBase(): boolean {
+    return this.#base !== undefined;
+  }
+
   serializeEntity(ctx: RequestContext, entity: unknown): unknown {
     return this.#base ? this.#base.serializeEntity(ctx, entity) : entity;
   }
@@ -50,6 +55,22 @@ export class RequestContextSerializer implements Serializer {
   deserializeContext(dict: Record<string, unknown>): RequestContext {
     return contexts.get(dict) ?? RequestContext.fromDict(dict);
   }
+}
+
+/**
+ * True when `s` is the stock {@link RequestContextSerializer} (not a subclass): its contexts can be
+ * read straight from a request's `_context_*` keys.
+ */
+export function isStockContextSerializer(s: Serializer<unknown>): boolean {
+  return s instanceof RequestContextSerializer && s.constructor === RequestContextSerializer;
+}
+
+/**
+ * True when `s` passes entities through unchanged (the stock {@link RequestContextSerializer}
+ * without a `base`): arguments and results need no copy.
+ */
+export function passesEntitiesThrough(s: Serializer<unknown>): boolean {
+  return isStockContextSerializer(s) && !(s as RequestContextSerializer).hasBase;
 }
 
 /** Contexts as plain dicts, passed through unchanged (what oslo's test servers use). */

@@ -10,8 +10,8 @@ import {
   UnsupportedVersion,
 } from '../core/index.js';
 import type { RpcAccessPolicy } from './access-policy.js';
-import { readRequest, RpcDispatcher } from './dispatcher.js';
-import type { DriverListener, IncomingMessage } from './driver.js';
+import { readRequest, RpcDispatcher, type RpcRequest } from './dispatcher.js';
+import { type DriverListener, type IncomingMessage, REPLIED } from './driver.js';
 import { serializeRemoteException } from './failure.js';
 import { messagingOptions } from './options.js';
 import type { Serializer } from './serializer.js';
@@ -96,6 +96,7 @@ export class RpcServer {
   #listener: DriverListener | undefined;
   readonly #waiting: IncomingMessage[] = [];
   #active = 0;
+  #draining = false;
   #idle: (() => void) | undefined;
 
   constructor(
@@ -181,53 +182,129 @@ export class RpcServer {
     // Count first: acknowledging may synchronously deliver the next message.
     this.#active++;
     m.acknowledge();
-    void this.#handle(m).finally(() => {
-      this.#active--;
-      const next = this.#state === 'running' ? this.#waiting.shift() : undefined;
-      if (next) this.#run(next);
-      else if (this.#active === 0 && this.#idle) {
-        const idle = this.#idle;
-        this.#idle = undefined;
-        idle();
-      }
-    });
+    let handled: Promise<void> | undefined;
+    try {
+      handled = this.#handle(m);
+    } catch (err) {
+      this.#logger.error({ err }, 'Unexpected error while handling a message');
+    }
+    if (handled) void handled.finally(this.#finished);
+    else this.#finished();
   }
 
-  async #handle(m: IncomingMessage): Promise<void> {
+  /**
+   * One request done (replied): waiting ones start, or `wait()` may resolve. A loop, not
+   * recursion: requests handled synchronously would otherwise nest one frame per waiting request.
+   */
+  readonly #finished = (): void => {
+    this.#active--;
+    if (this.#draining) return; // the loop below starts the next one
+    this.#draining = true;
+    try {
+      while (
+        this.#state === 'running' &&
+        this.#active < this.#poolSize &&
+        this.#waiting.length > 0
+      ) {
+        this.#run(this.#waiting.shift() as IncomingMessage);
+      }
+    } finally {
+      this.#draining = false;
+    }
+    if (this.#active === 0 && this.#idle) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle();
+    }
+  };
+
+  /**
+   * Handles one request; returns a promise only while something is still pending (an endpoint's
+   * promise, a reply not yet written), so that a synchronous method costs no promise of the
+   * server's own.
+   */
+  #handle(m: IncomingMessage): Promise<void> | undefined {
     // Only an observer needs the start time: no clock read per message otherwise.
     const startedAt = this.#onDispatch ? this.transport.clock.now() : 0;
-    let request;
+    let request: RpcRequest;
     try {
-      request = readRequest(m.message);
+      // The decoded wire message holds the request fields beside the `_` keys: no split needed.
+      request = readRequest(m.wire ?? m.message);
     } catch (err) {
       this.#logger.warn({ err: (err as Error).message }, 'Rejected a malformed RPC request');
-      await this.#reply(m, null, err);
-      return this.#observe(m, UNKNOWN_METHOD, 'refused', startedAt);
+      return this.#then(this.#reply(m, null, err), () =>
+        this.#observe(m, UNKNOWN_METHOD, 'refused', startedAt),
+      );
     }
     const stopHeartbeat = this.#heartbeats(m);
+    let result: unknown;
     try {
-      const result = await this.dispatcher.dispatch(m.ctxt, request);
-      stopHeartbeat();
-      if (m.isCall) await this.#reply(m, result, undefined);
-      this.#observe(m, request.method, 'ok', startedAt);
+      result = this.dispatcher.invoke(m, request);
     } catch (err) {
       stopHeartbeat();
-      const notServed = err instanceof NoSuchMethod || err instanceof UnsupportedVersion;
-      if (notServed || err instanceof InvalidRpcMessage) {
-        this.#logger.warn(
-          { method: request.method, err: err.message },
-          'RPC request refused by the dispatcher',
-        );
-      } else {
-        this.#logger.error({ err, method: request.method }, 'Exception during message handling');
-      }
-      await this.#reply(m, null, err);
+      return this.#failed(m, request, err, startedAt);
+    }
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      return Promise.resolve(result).then(
+        (r) => {
+          stopHeartbeat();
+          return this.#succeeded(m, request, r, startedAt);
+        },
+        (err: unknown) => {
+          stopHeartbeat();
+          return this.#failed(m, request, err, startedAt);
+        },
+      );
+    }
+    stopHeartbeat();
+    return this.#succeeded(m, request, result, startedAt);
+  }
+
+  #succeeded(
+    m: IncomingMessage,
+    request: RpcRequest,
+    result: unknown,
+    startedAt: number,
+  ): Promise<void> | undefined {
+    const observe = (): void => this.#observe(m, request.method, 'ok', startedAt);
+    if (!m.isCall) {
+      observe();
+      return undefined;
+    }
+    return this.#then(this.#reply(m, result, undefined), observe);
+  }
+
+  #failed(
+    m: IncomingMessage,
+    request: RpcRequest,
+    err: unknown,
+    startedAt: number,
+  ): Promise<void> | undefined {
+    const notServed = err instanceof NoSuchMethod || err instanceof UnsupportedVersion;
+    if (notServed || err instanceof InvalidRpcMessage) {
+      this.#logger.warn(
+        { method: request.method, err: err.message },
+        'RPC request refused by the dispatcher',
+      );
+    } else {
+      this.#logger.error({ err, method: request.method }, 'Exception during message handling');
+    }
+    return this.#then(this.#reply(m, null, err), () => {
       // An InvalidRpcMessage from dispatch() comes after the method was resolved: its name is served.
       if (notServed) this.#observe(m, UNKNOWN_METHOD, 'refused', startedAt);
       else if (err instanceof InvalidRpcMessage)
         this.#observe(m, request.method, 'refused', startedAt);
       else this.#observe(m, request.method, 'error', startedAt);
+    });
+  }
+
+  /** `after` once `pending` settled (at once when nothing is pending). */
+  #then(pending: Promise<void> | undefined, after: () => void): Promise<void> | undefined {
+    if (pending === undefined) {
+      after();
+      return undefined;
     }
+    return pending.then(after);
   }
 
   #observe(
@@ -250,18 +327,30 @@ export class RpcServer {
     }
   }
 
-  async #reply(m: IncomingMessage, result: unknown, err: unknown): Promise<void> {
-    if (!m.isCall) return;
+  /**
+   * Sends the reply of a call (nothing for a cast). Returns a promise only while the reply is not
+   * written yet; never rejects (a failed reply is logged).
+   */
+  #reply(m: IncomingMessage, result: unknown, err: unknown): Promise<void> | undefined {
+    if (!m.isCall) return undefined;
+    let sent: Promise<void> | undefined;
     try {
-      await m.reply(result, err === undefined ? null : serializeRemoteException(err));
+      sent = m.reply(result, err === undefined ? null : serializeRemoteException(err));
     } catch (replyErr) {
-      if (err === undefined && !(replyErr instanceof MessagingError)) {
-        // The result could not be sent (not JSON-serializable): tell the caller instead of timing out.
-        this.#logger.error({ err: replyErr }, 'Can not serialize reply; sending a failure instead');
-        return this.#reply(m, null, replyErr);
-      }
-      this.#logger.error({ err: replyErr }, 'Can not send reply for message');
+      return this.#replyFailed(m, err, replyErr);
     }
+    if (sent === undefined || sent === REPLIED) return undefined;
+    return sent.then(undefined, (replyErr: unknown) => this.#replyFailed(m, err, replyErr));
+  }
+
+  #replyFailed(m: IncomingMessage, err: unknown, replyErr: unknown): Promise<void> | undefined {
+    if (err === undefined && !(replyErr instanceof MessagingError)) {
+      // The result could not be sent (not JSON-serializable): tell the caller instead of timing out.
+      this.#logger.error({ err: replyErr }, 'Can not serialize reply; sending a failure instead');
+      return this.#reply(m, null, replyErr);
+    }
+    this.#logger.error({ err: replyErr }, 'Can not send reply for message');
+    return undefined;
   }
 
   /** Call monitor: a heartbeat reply every half `callMonitorTimeout` while the method runs. */

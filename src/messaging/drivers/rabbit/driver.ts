@@ -6,18 +6,18 @@ import {
   toError,
 } from '../../../core/index.js';
 import { DeadlineQueue } from '../../deadlines.js';
-import type {
-  Driver,
-  DriverListener,
-  IncomingMessage,
-  ListenOptions,
-  SendOptions,
+import {
+  type Driver,
+  type DriverListener,
+  type IncomingMessage,
+  type ListenOptions,
+  REPLIED,
+  type SendOptions,
 } from '../../driver.js';
-import { encodeEnvelope } from '../../envelope.js';
 import type { Target } from '../../target.js';
 import { Call, expirationOf } from './call.js';
 import { type ConnectionConfig, ManagedConnection } from './connection.js';
-import { encodeRequest } from './encode.js';
+import { encodeReply, encodeRequest } from './encode.js';
 import type { ReplyAddress } from './inbound.js';
 import { RabbitListener } from './listener.js';
 import type { RabbitOptions } from './options.js';
@@ -203,28 +203,22 @@ export class RabbitDriver implements Driver {
    * listener's connection, which also carries the request's ack) when it is up, else on the
    * publishing connection. A returned reply is retried by {@link ReplyRetry}.
    */
-  async #reply(
+  #reply(
     to: ReplyAddress,
     result: unknown,
     failure: string | null,
     via: Publisher | undefined,
   ): Promise<void> {
     // Serializing first: a result that is not JSON throws here, and the server sends a failure.
-    const body = encodeEnvelope({
-      result: result === undefined ? null : result,
-      failure,
-      ending: true,
-      _msg_id: to.msgId,
-      _unique_id: uuidHex(),
-    });
+    const body = encodeReply(result, failure, true, to.msgId);
     if (this.#returns.isGone(to.replyQ)) {
       this.#log.warn(
         { msgId: to.msgId, replyQ: to.replyQ },
         `The reply ${to.msgId} cannot be sent: reply queue ${to.replyQ} does not exist`,
       );
-      return;
+      return REPLIED;
     }
-    await this.#sendReply(to.replyQ, body, via);
+    return this.#sendReply(to.replyQ, body, via);
   }
 
   #sendReply(replyQ: string, body: string, via: Publisher | undefined): Promise<void> {
@@ -242,17 +236,7 @@ export class RabbitDriver implements Driver {
   async #heartbeat(to: ReplyAddress, via: Publisher | undefined): Promise<void> {
     if (this.#returns.isGone(to.replyQ)) return;
     try {
-      await this.#sendReply(
-        to.replyQ,
-        encodeEnvelope({
-          result: null,
-          failure: null,
-          ending: false,
-          _msg_id: to.msgId,
-          _unique_id: uuidHex(),
-        }),
-        via,
-      );
+      await this.#sendReply(to.replyQ, encodeReply(null, null, false, to.msgId), via);
     } catch (err) {
       this.#log.debug(
         { msgId: to.msgId, err: errorMessage(err) },

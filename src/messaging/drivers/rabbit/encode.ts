@@ -67,3 +67,20 @@ export function encodeRequest(
   m['_unique_id'] = uuidHex();
   return encodeRequestBody(m, ctxt);
 }
+
+/**
+ * A reply's body as oslo writes it, `encodeEnvelope({result, failure, ending, _msg_id, _unique_id})`
+ * byte for byte, with the result encoded once (then escaped) instead of twice. Throws what
+ * JSON.stringify throws for a result that is not JSON (the server then replies a failure).
+ */
+export function encodeReply(
+  result: unknown,
+  failure: string | null,
+  ending: boolean,
+  msgId: string,
+): string {
+  const value = JSON.stringify(result === undefined ? null : result) ?? 'null';
+  const fail = failure === null ? 'null' : JSON.stringify(failure);
+  const inner = `{"result":${value},"failure":${fail},"ending":${ending},"_msg_id":${JSON.stringify(msgId)},"_unique_id":"${uuidHex()}"}`;
+  return `{"oslo.version":"2.0","oslo.message":"${escapeJson(inner)}"}`;
+}

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from '../../driver.js';
 import type { ChannelAcks, TrackedDelivery } from './acks.js';
-import type { ReplyAddress } from './inbound.js';
+import type { InboundRequest, ReplyAddress } from './inbound.js';
 
 /** A delivery on the channel it came from. */
 export interface Delivery {
@@ -33,11 +33,22 @@ export class Held implements IncomingMessage, Delivery {
     readonly d: TrackedDelivery,
     readonly uniqueId: string | undefined,
     readonly to: ReplyAddress | undefined,
-    readonly ctxt: Record<string, unknown>,
-    readonly message: Record<string, unknown>,
+    readonly request: InboundRequest,
     readonly callMonitorTimeout: number | undefined,
     readonly owner: HeldOwner,
   ) {}
+
+  get wire(): Readonly<Record<string, unknown>> {
+    return this.request.wire;
+  }
+
+  get ctxt(): Record<string, unknown> {
+    return this.request.ctxt;
+  }
+
+  get message(): Record<string, unknown> {
+    return this.request.message;
+  }
 
   get isCall(): boolean {
     return this.to !== undefined;

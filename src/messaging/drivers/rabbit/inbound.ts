@@ -8,19 +8,34 @@ export interface ReplyAddress {
   readonly replyQ: string;
 }
 
-/** A request read off a topic or fanout queue. */
-export interface InboundRequest {
-  readonly ok: true;
+/**
+ * A request read off a topic or fanout queue. `message` and `ctxt` are split off `wire` on first
+ * use: a server with the stock serializer reads the request straight from `wire` and never asks.
+ */
+export class InboundRequest {
+  readonly ok = true as const;
+  #split: { message: Record<string, unknown>; ctxt: Record<string, unknown> } | undefined;
+
+  constructor(
+    /** The decoded request: its fields, the driver keys and the `_context_*` keys. */
+    readonly wire: Record<string, unknown>,
+    /** Set for a call. */
+    readonly reply: ReplyAddress | undefined,
+    /** `_timeout`: the caller's call-monitor timeout, when a finite number. */
+    readonly callMonitorTimeout: number | undefined,
+    /** `_unique_id`, when a string (duplicate suppression). */
+    readonly uniqueId: string | undefined,
+  ) {}
+
   /** Request fields (`method`, `args`, ...), without the `_` keys, not yet checked. */
-  readonly message: Record<string, unknown>;
+  get message(): Record<string, unknown> {
+    return (this.#split ??= splitRequest(this.wire, DRIVER_KEYS)).message;
+  }
+
   /** The `_context_*` entries without the prefix. */
-  readonly ctxt: Record<string, unknown>;
-  /** Set for a call. */
-  readonly reply: ReplyAddress | undefined;
-  /** `_timeout`: the caller's call-monitor timeout, when a finite number. */
-  readonly callMonitorTimeout: number | undefined;
-  /** `_unique_id`, when a string (duplicate suppression). */
-  readonly uniqueId: string | undefined;
+  get ctxt(): Record<string, unknown> {
+    return (this.#split ??= splitRequest(this.wire, DRIVER_KEYS)).ctxt;
+  }
 }
 
 /** A body that cannot be a request; `reply` is set when a failure reply can still be addressed. */
@@ -106,16 +121,12 @@ export function readInbound(content: Buffer, maxSize: number): InboundRequest | 
   }
   const timeout = m['_timeout'];
   const uniqueId = m['_unique_id'];
-  const { message, ctxt } = splitRequest(m, DRIVER_KEYS);
-  return {
-    ok: true,
-    message,
-    ctxt,
+  return new InboundRequest(
+    m,
     reply,
-    callMonitorTimeout:
-      typeof timeout === 'number' && Number.isFinite(timeout) ? timeout : undefined,
-    uniqueId: typeof uniqueId === 'string' ? uniqueId : undefined,
-  };
+    typeof timeout === 'number' && Number.isFinite(timeout) ? timeout : undefined,
+    typeof uniqueId === 'string' ? uniqueId : undefined,
+  );
 }
 
 /** A decoded reply (`result`, `failure`, `ending`, `_msg_id`). */

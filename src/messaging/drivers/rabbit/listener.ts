@@ -233,7 +233,7 @@ export class RabbitListener implements DriverListener {
     await ch.bindQueue(this.fanoutQueue, this.fanoutExchange, this.topic);
     // Global (per-channel) QoS bounds the three consumers together; quorum queues only support
     // per-consumer QoS.
-    await ch.prefetch(this.#prefetch, !o.rabbit_quorum_queue);
+    await ch.prefetch(this.#prefetch, false);
     await this.#replies.attach(conn);
     this.#ch = ch;
     this.#acks = acks;
@@ -333,8 +333,7 @@ export class RabbitListener implements DriverListener {
       acks.track(msg),
       uid,
       r.reply,
-      r.ctxt,
-      r.message,
+      r,
       r.reply === undefined ? undefined : r.callMonitorTimeout,
       this.#owner,
     );

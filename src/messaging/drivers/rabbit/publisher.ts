@@ -7,6 +7,7 @@ import {
   toError,
 } from '../../../core/index.js';
 import { DeadlineQueue } from '../../deadlines.js';
+import { REPLIED } from '../../driver.js';
 import { ConfirmTracker, type Outstanding } from './confirms.js';
 import type { ConnectionConfig, ManagedConnection } from './connection.js';
 import {
@@ -25,6 +26,9 @@ import {
 } from './publisher-channels.js';
 
 export type { ExchangeSpec, PublishCallback, PublishRequest } from './publish-request.js';
+
+/** What {@link Publisher.publish} returns for a message written (or confirmed) at once. */
+export const PUBLISHED: Promise<void> = REPLIED;
 
 /** How a {@link Publisher} is set up. */
 export interface PublisherOptions {
@@ -110,9 +114,15 @@ export class Publisher {
    * available before the deadline.
    */
   publish(req: PublishRequest): Promise<void> {
-    return new Promise<void>((resolve, reject) =>
-      this.send(req, (err) => (err ? reject(err) : resolve())),
-    );
+    let early: Error | null | undefined = null; // null: not done yet
+    let settle: PublishCallback | undefined;
+    this.send(req, (err) => (settle ? settle(err) : (early = err)));
+    // Written (or refused) at once, as on the fast path: no promise of its own.
+    if (early === undefined) return PUBLISHED;
+    if (early !== null) return Promise.reject(early as Error);
+    return new Promise<void>((resolve, reject) => {
+      settle = (err) => (err ? reject(err) : resolve());
+    });
   }
 
   /**
