@@ -499,7 +499,7 @@ async function runConductor(): Promise<void> {
     if (n === 0) continue;
     const name = `${RUN_ID}_ct${suffix}`;
     queuesToDelete.add(name).add(`${name}.host-a`);
-    exchangesToDelete.add(name).add(`${name}_fanout`).add(`${name}_lean`);
+    exchangesToDelete.add(name).add(`${name}_fanout`).add(`conductor-lean.${name}`);
     const argv = (role: string): string[] => [
       js('conductor.js'),
       `--role=${role}`,
@@ -525,6 +525,11 @@ async function runConductor(): Promise<void> {
  * (`oslo-wire.ts`): what the protocol itself costs, with no framework around it.
  */
 const OSLO_WIRE = 'oslo-wire';
+/**
+ * The variant that speaks conductor-ts's lean wire (`lean-wire.ts`): what that wire costs (the
+ * server's acks, the properties, the lean exchange) with no framework around it.
+ */
+const LEAN_WIRE = 'lean-wire';
 
 async function runRaw(): Promise<void> {
   const variants = wanted<[string, string, string, number]>('raw', [
@@ -532,13 +537,14 @@ async function runRaw(): Promise<void> {
     ['oslo-style', 'raw-amqplib.js', 'seq,conc', 2],
     ['oslo-lean', 'oslo-wire.js', 'seq,conc', 2],
     [OSLO_WIRE, 'oslo-wire.js', 'seq,conc,castpipe', 3],
+    [LEAN_WIRE, 'lean-wire.js', 'seq,conc', 2],
   ]);
   for (const [variant, script, allModes] of variants) {
     const [modes, n] = onlyModes(allModes);
     if (n === 0) continue;
     const name = `${RUN_ID}_raw_${variant}`;
     queuesToDelete.add(name).add(`${name}_reply`);
-    exchangesToDelete.add(name);
+    exchangesToDelete.add(name).add(`conductor-lean.${name}`);
     const argv = (role: string): string[] => [
       js(script),
       `--role=${role}`,

@@ -514,6 +514,25 @@ export class MessageDeliveryFailure extends defineError(
   '%s',
 ) {}
 
+/**
+ * A lean call (`rpc_reply_mode = direct`) that no queue took: no server of its topic speaks the
+ * lean wire (none ever ran, or they are Python oslo.messaging servers). Fails at once, never sent.
+ */
+export class LeanWireUnsupported extends defineError(
+  'CONDUCTOR_RPC_LEAN_UNSUPPORTED',
+  'LeanWireUnsupported',
+  MessageDeliveryFailure,
+  "No server takes lean calls (rpc_reply_mode = direct) on exchange '%s' with routing key '%s': none is listening, or the topic's servers are not conductor-ts (Python oslo.messaging servers only speak oslo's wire: call them with rpc_reply_mode = queue)",
+) {
+  readonly exchange: string;
+  readonly routingKey: string;
+  constructor(exchange: string, routingKey: string) {
+    super(exchange, routingKey);
+    this.exchange = exchange;
+    this.routingKey = routingKey;
+  }
+}
+
 /** A malformed message received from the wire (bad JSON, missing or mistyped fields, too large). */
 export class InvalidRpcMessage extends defineError(
   'CONDUCTOR_RPC_INVALID_MESSAGE',

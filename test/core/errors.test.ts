@@ -72,6 +72,7 @@ const PINNED: readonly (readonly [string, string, string])[] = [
   ['CONDUCTOR_RPC_INVALID_OPTION', 'InvalidRpcOption', 'InvalidOptionError'],
   ['CONDUCTOR_RPC_INVALID_TARGET', 'InvalidTarget', 'MessagingError'],
   ['CONDUCTOR_RPC_INVALID_VERSION', 'InvalidVersion', 'InvalidOptionError'],
+  ['CONDUCTOR_RPC_LEAN_UNSUPPORTED', 'LeanWireUnsupported', 'MessageDeliveryFailure'],
   ['CONDUCTOR_RPC_MESSAGE_VERSION', 'InvalidMessageVersion', 'InvalidOptionError'],
   ['CONDUCTOR_RPC_NACKED', 'BrokerNackError', 'MessagingError'],
   ['CONDUCTOR_RPC_NO_SUCH_METHOD', 'NoSuchMethod', 'MessagingError'],

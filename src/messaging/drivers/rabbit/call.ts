@@ -2,7 +2,7 @@ import { MessageDeliveryFailure, MessagingTimeout, toError } from '../../../core
 import type { DeadlineQueue } from '../../deadlines.js';
 import { deserializeRemoteException } from '../../failure.js';
 import type { InboundReply } from './inbound.js';
-import type { PendingCall, ReplyConsumer } from './reply.js';
+import type { PendingCall } from './reply.js';
 
 /** `expiration` (ms as a string) by call timeout. */
 const expirations = new Map<number, string>();
@@ -33,7 +33,8 @@ export class Call implements PendingCall {
     readonly msgId: string,
     readonly exchange: string,
     readonly monitor: number | undefined,
-    readonly replies: ReplyConsumer,
+    /** Where the call is registered while it waits (the reply consumer, a direct-reply channel). */
+    readonly replies: { unregister(msgId: string): void },
     readonly deadlines: DeadlineQueue,
     readonly resolve: (result: unknown) => void,
     readonly reject: (err: Error) => void,

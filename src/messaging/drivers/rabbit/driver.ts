@@ -17,8 +17,10 @@ import {
 import type { Target } from '../../target.js';
 import { Call, expirationOf } from './call.js';
 import { type ConnectionConfig, ManagedConnection } from './connection.js';
+import { DirectCalls } from './direct-calls.js';
 import { encodeReply, encodeRequest } from './encode.js';
 import type { ReplyAddress } from './inbound.js';
+import { encodeLeanReply, isLeanAddress, leanReplyProperties } from './lean.js';
 import { RabbitListener } from './listener.js';
 import type { RabbitOptions } from './options.js';
 import { Publisher } from './publisher.js';
@@ -51,6 +53,8 @@ export class RabbitDriver implements Driver {
   readonly #mc: ManagedConnection;
   readonly #publisher: Publisher;
   readonly #replies: ReplyConsumer;
+  /** The lean wire's calls (`rpc_reply_mode = direct`), on the publishing connection too. */
+  readonly #direct: DirectCalls;
   readonly #deadlines: DeadlineQueue;
   readonly #listeners = new Set<RabbitListener>();
   /** Returned replies (their queue is missing): retried, then their queue remembered as gone. */
@@ -68,6 +72,7 @@ export class RabbitDriver implements Driver {
     this.#mc = new ManagedConnection('publisher', config, async (conn) => {
       await this.#publisher.attach(conn);
       if (this.#replies.wanted) await this.#replies.attach(conn);
+      if (this.#direct.wanted) await this.#direct.attach(conn);
     });
     this.#publisher = new Publisher(config, {
       name: 'publisher',
@@ -76,6 +81,7 @@ export class RabbitDriver implements Driver {
     });
     this.#replies = new ReplyConsumer(config, this.#mc);
     this.#deadlines = new DeadlineQueue(config.clock);
+    this.#direct = new DirectCalls(config, this.#mc, this.#deadlines);
     this.#returns = new ReplyRetry({
       clock: config.clock,
       logger: config.logger,
@@ -96,7 +102,7 @@ export class RabbitDriver implements Driver {
 
   get connected(): boolean {
     if (this.#closed) return false;
-    if (!this.#publisher.ready || !this.#replies.ready) return false;
+    if (!this.#publisher.ready || !this.#replies.ready || !this.#direct.ready) return false;
     for (const l of this.#listeners) if (!l.ready) return false;
     return true;
   }
@@ -139,6 +145,9 @@ export class RabbitDriver implements Driver {
   ): Promise<unknown> {
     const timeout = options.timeout ?? 60;
     const deadline = this.#clock.now() + timeout;
+    // The lean wire has no call-monitor heartbeats: such a call goes on oslo's.
+    if (this.#options.rpc_reply_mode === 'direct' && options.callMonitorTimeout === undefined)
+      return this.#direct.call(route, ctxt, message, timeout, deadline);
     if (this.#replies.consuming) return this.#callNow(route, ctxt, message, options, deadline);
     return this.#replies
       .ensure(deadline)
@@ -210,6 +219,18 @@ export class RabbitDriver implements Driver {
     via: Publisher | undefined,
   ): Promise<void> {
     // Serializing first: a result that is not JSON throws here, and the server sends a failure.
+    if (isLeanAddress(to)) {
+      // Direct reply-to: no queue to miss and nothing to retry (a gone caller's reply is dropped).
+      const body = encodeLeanReply(result, failure);
+      return (via?.ready === true ? via : this.#publisher).publish({
+        exchange: '',
+        routingKey: to.replyQ,
+        body,
+        confirm: false,
+        deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
+        properties: leanReplyProperties(to),
+      });
+    }
     const body = encodeReply(result, failure, true, to.msgId);
     if (this.#returns.isGone(to.replyQ)) {
       this.#log.warn(
@@ -234,7 +255,7 @@ export class RabbitDriver implements Driver {
 
   /** A call-monitor heartbeat: one attempt, errors only logged (the next one may work). */
   async #heartbeat(to: ReplyAddress, via: Publisher | undefined): Promise<void> {
-    if (this.#returns.isGone(to.replyQ)) return;
+    if (isLeanAddress(to) || this.#returns.isGone(to.replyQ)) return;
     try {
       await this.#sendReply(to.replyQ, encodeReply(null, null, false, to.msgId), via);
     } catch (err) {
@@ -306,9 +327,9 @@ export class RabbitDriver implements Driver {
       ),
     );
     this.#deadlines.clear();
-    await this.#replies.close(
-      new MessageDeliveryFailure('Transport closed while waiting for a reply'),
-    );
+    const closing = new MessageDeliveryFailure('Transport closed while waiting for a reply');
+    await this.#replies.close(closing);
+    await this.#direct.close(closing);
     await this.#publisher.close();
     await this.#mc.close();
     this.#log.debug('RabbitMQ driver closed');

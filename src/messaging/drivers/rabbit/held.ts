@@ -1,6 +1,7 @@
 import type { IncomingMessage } from '../../driver.js';
 import type { ChannelAcks, TrackedDelivery } from './acks.js';
 import type { InboundRequest, ReplyAddress } from './inbound.js';
+import type { LeanRequest } from './lean.js';
 
 /** A delivery on the channel it came from. */
 export interface Delivery {
@@ -33,12 +34,12 @@ export class Held implements IncomingMessage, Delivery {
     readonly d: TrackedDelivery,
     readonly uniqueId: string | undefined,
     readonly to: ReplyAddress | undefined,
-    readonly request: InboundRequest,
+    readonly request: InboundRequest | LeanRequest,
     readonly callMonitorTimeout: number | undefined,
     readonly owner: HeldOwner,
   ) {}
 
-  get wire(): Readonly<Record<string, unknown>> {
+  get wire(): Readonly<Record<string, unknown>> | undefined {
     return this.request.wire;
   }
 

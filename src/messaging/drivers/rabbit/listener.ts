@@ -7,6 +7,7 @@ import { ChannelAcks } from './acks.js';
 import { type ConnectionConfig, ManagedConnection } from './connection.js';
 import { Held, type HeldOwner } from './held.js';
 import { readInbound, type ReplyAddress } from './inbound.js';
+import { isLean, leanExchangeOf, readLeanInbound } from './lean.js';
 import { Publisher } from './publisher.js';
 import { uuidHex, withTimeout } from './util.js';
 
@@ -231,8 +232,9 @@ export class RabbitListener implements DriverListener {
       arguments: fanoutArgs,
     });
     await ch.bindQueue(this.fanoutQueue, this.fanoutExchange, this.topic);
-    // Global (per-channel) QoS bounds the three consumers together; quorum queues only support
-    // per-consumer QoS.
+    await this.#bindLean(conn);
+    // Per-consumer QoS: a global (per-channel) limit makes the broker consult the channel for
+    // every delivery, which costs it more per message; quorum queues only support this one.
     await ch.prefetch(this.#prefetch, false);
     await this.#replies.attach(conn);
     this.#ch = ch;
@@ -243,6 +245,28 @@ export class RabbitListener implements DriverListener {
         noAck: false,
         consumerTag: String(i + 1),
       });
+    }
+  }
+
+  /**
+   * Binds the topic and server queues to the lean exchange too (conductor-ts's lean wire, see
+   * lean.ts), on a channel of its own: should the broker refuse it, oslo's wire still works.
+   */
+  async #bindLean(conn: ChannelModel): Promise<void> {
+    const lean = leanExchangeOf(this.exchange);
+    let ch: Channel | undefined;
+    try {
+      ch = await conn.createChannel();
+      ch.on('error', () => undefined); // reported below
+      await ch.assertExchange(lean, 'direct', { durable: true, autoDelete: false });
+      for (const q of [this.topic, this.serverQueue]) await ch.bindQueue(q, lean, q);
+    } catch (err) {
+      this.#log.warn(
+        { exchange: lean, err: errorMessage(err) },
+        'Cannot bind the lean exchange: this server answers only calls on oslo.messaging wire',
+      );
+    } finally {
+      if (ch) await ch.close().catch(() => undefined);
     }
   }
 
@@ -263,7 +287,7 @@ export class RabbitListener implements DriverListener {
   #settleHeld(h: Held, how: 'ack' | 'requeue' | 'reject'): void {
     const d = h.acks === this.#acks ? h : h.proxy;
     if (!d || d.acks !== this.#acks) return;
-    if (how === 'ack') d.acks.ack(d.d, h.to === undefined);
+    if (how === 'ack') d.acks.ack(d.d, true);
     else d.acks.nack(d.d, how === 'requeue');
   }
 
@@ -282,7 +306,8 @@ export class RabbitListener implements DriverListener {
       return;
     }
     if (this.#stopping) return this.#settle(ch, (c) => c.nack(msg, false, true));
-    const r = readInbound(msg.content, this.#ctx.config.options.rabbit_max_message_size);
+    const max = this.#ctx.config.options.rabbit_max_message_size;
+    const r = isLean(msg) ? readLeanInbound(msg, max) : readInbound(msg.content, max);
     if (!r.ok) {
       this.#log.warn(
         {

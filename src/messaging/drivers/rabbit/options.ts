@@ -122,6 +122,11 @@ const options = {
     default: true,
     help: "conductor-ts: also declare the reply queue's direct exchange, so that Pike-era servers (oslo.messaging < 5.34) reach this client.",
   }),
+  rpc_reply_mode: opt.enum(['queue', 'direct'], {
+    default: 'queue',
+    ignoreCase: true,
+    help: "conductor-ts: how this client's calls travel. queue: oslo.messaging's wire, with a reply queue per client (every oslo.messaging peer understands it). direct: conductor-ts's lean wire, with RabbitMQ direct reply-to and a body encoded once (faster; only conductor-ts servers answer it, and a call to a topic without one fails at once with LeanWireUnsupported). Casts, and calls with a call monitor, always use oslo's wire. Servers answer both.",
+  }),
   rabbit_connect_timeout: opt.float({
     default: 10,
     min: 0,

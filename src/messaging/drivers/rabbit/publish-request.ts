@@ -28,6 +28,8 @@ export interface PublishRequest {
   readonly confirm?: boolean | undefined;
   /** Give up (MessageDeliveryFailure) at this clock time. */
   readonly deadline: number;
+  /** AMQP properties to send instead of oslo's (lean replies); `mandatory` as given here. */
+  readonly properties?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** Called once with how a publish ended (`undefined`: confirmed, or written when unconfirmed). */
@@ -58,6 +60,7 @@ const expiringProperties = new Map<string, Readonly<Record<string, unknown>>>();
  * objects are shared (amqplib only reads them).
  */
 export function properties(r: PublishRequest): Readonly<Record<string, unknown>> {
+  if (r.properties !== undefined) return r.properties;
   const mandatory = r.mandatory === true;
   if (r.expiration === undefined) return mandatory ? MANDATORY_PROPERTIES : PLAIN_PROPERTIES;
   if (mandatory) return makeProperties(r.expiration, true);
