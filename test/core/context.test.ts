@@ -49,6 +49,37 @@ describe('RequestContext', () => {
     expect(back.userIdentity).toBe('u p - - -');
   });
 
+  it('builds the same context straight from prefixed wire keys as from the dict', () => {
+    const dicts: Record<string, unknown>[] = [
+      new RequestContext({
+        userId: 'u',
+        projectId: 'p',
+        roles: ['admin'],
+        authToken: 'tok',
+        extra: { system_scope: 'all' },
+      }).toDict() as unknown as Record<string, unknown>,
+      { user: 'legacy', tenant: 't', tenant_name: 'tn', is_admin: 'yes', roles: ['a', 5] },
+      JSON.parse('{"__proto__": {"polluted": true}, "constructor": 1, "custom": [1]}') as Record<
+        string,
+        unknown
+      >,
+      {},
+    ];
+    for (const d of dicts) {
+      const wire: Record<string, unknown> = { method: 'echo', args: {}, _msg_id: 'm' };
+      for (const k of Object.keys(d)) {
+        Object.defineProperty(wire, `_context_${k}`, { value: d[k], enumerable: true });
+      }
+      const direct = RequestContext.fromPrefixed(wire);
+      const viaDict = RequestContext.fromDict(d);
+      // Made on use when the wire has none: not compared.
+      const made = { request_id: '', timestamp: '' };
+      expect({ ...direct.toDict(), ...made }).toEqual({ ...viaDict.toDict(), ...made });
+      expect(direct.toDict()).not.toHaveProperty('method');
+    }
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('reads only known keys of the right type and cannot be polluted', () => {
     const hostile = JSON.parse(
       '{"__proto__": {"polluted": true}, "constructor": {"prototype": {"x": 1}}, "is_admin": "yes", "roles": ["a", 5], "user": 7, "tenant": "t"}',
