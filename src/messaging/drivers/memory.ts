@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { type Clock, MessageDeliveryFailure, MessagingTimeout } from '../../core/index.js';
 import { DeadlineQueue } from '../deadlines.js';
-import type {
-  Driver,
-  DriverListener,
-  IncomingMessage,
-  ListenOptions,
-  SendOptions,
+import {
+  type Driver,
+  type DriverListener,
+  type IncomingMessage,
+  type ListenOptions,
+  REPLIED,
+  type SendOptions,
 } from '../driver.js';
 import { deserializeRemoteException } from '../failure.js';
 import { parseWireJson } from '../json.js';
@@ -284,9 +285,11 @@ export class MemoryDriver implements Driver {
         q.backlog.unshift(d);
         q.pump();
       },
-      reply: async (result, failure) => {
-        // Serialize first: a result JSON cannot carry fails here, in the server, which then replies a failure.
+      reply: (result, failure) => {
+        // Serialize first: a result JSON cannot carry throws here, in the server, which then
+        // replies a failure. Settled at once: nothing of its own to wait for.
         d.call?.settle(failure === null ? toWire(result) : NULL_RESULT, failure);
+        return REPLIED;
       },
       heartbeat: async () => d.call?.heartbeat(),
     };

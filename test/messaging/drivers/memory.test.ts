@@ -514,4 +514,44 @@ describe('server lifecycle', () => {
     expect(peak).toBe(2);
     expect(server.inFlight).toBe(0);
   });
+
+  it('drains thousands of synchronous requests queued behind a full pool, in order, without nesting', async () => {
+    const { transport } = await setup();
+    const releases: Array<() => void> = [];
+    const seen: number[] = [];
+    class Mixed {
+      async slow(): Promise<string> {
+        await new Promise<void>((r) => releases.push(r));
+        return 'slow';
+      }
+      fast(_ctx: RequestContext, args: { i: number }): number {
+        seen.push(args.i);
+        return args.i;
+      }
+      boom(): never {
+        throw new Error('sync failure');
+      }
+    }
+    const server = await serve(transport, 'host-a', [new Mixed()], {
+      executorPoolSize: 1,
+      prefetch: 65535,
+    });
+    const client = new RpcClient(transport, { topic: 'conductor' }, { timeout: 30 });
+    const slow = client.call(ctx, 'slow');
+    await new Promise((r) => setImmediate(r));
+    // The pool is full: these wait, then run one after another once the slow call ends.
+    const n = 5000;
+    const fast = Array.from({ length: n }, (_, i) => client.call(ctx, 'fast', { i }));
+    const failed = client.call(ctx, 'boom').catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([]);
+    releases.shift()?.();
+    expect(await slow).toBe('slow');
+    expect(await Promise.all(fast)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(seen).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(String(await failed)).toMatch(/sync failure/);
+    await server.stop();
+    await server.wait();
+    expect(server.inFlight).toBe(0);
+  });
 });
