@@ -30,8 +30,8 @@ export interface RpcServerOptions {
    */
   executorPoolSize?: number;
   /**
-   * Deliveries received but not yet dispatched, at most (the AMQP prefetch: a request is
-   * acknowledged when its dispatch begins). They wait while every executor is busy and go back to
+   * Deliveries received but not yet dispatched, at most, per consumer (the AMQP prefetch of each of
+   * the server's three queues: a request is acknowledged when its dispatch begins). They wait while every executor is busy and go back to
    * the queue on `stop()`. A window wider than the pool keeps the broker streaming while acks are
    * on their way; a narrow one shares a busy topic more evenly between servers. Default
    * 4 × `executorPoolSize` (256); 1–65535. The transport option `rabbit_qos_prefetch_count`, when

@@ -47,8 +47,12 @@ export interface ListenerContext {
  * the driver's publishing connection).
  *
  * Prefetch: oslo.messaging sends no Basic.Qos (unlimited) unless `rabbit_qos_prefetch_count` is
- * set; this driver always bounds the channel (global Basic.Qos) to the server's `prefetch` (or to
- * `rabbit_qos_prefetch_count` when set), so a busy server's hoard of the shared queue is bounded.
+ * set; this driver always bounds each consumer (per-consumer Basic.Qos, cheaper for the broker
+ * than a per-channel one) to the server's `prefetch` (or to `rabbit_qos_prefetch_count` when set),
+ * so a busy server's hoard of the shared queue is bounded.
+ *
+ * The topic and server queues are also bound to the lean exchange (see lean.ts): a call that came
+ * on the lean wire is read and answered on it, any other on oslo's.
  */
 export class RabbitListener implements DriverListener {
   readonly exchange: string;
