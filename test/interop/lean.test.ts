@@ -53,7 +53,7 @@ const ready = await requireService(
 );
 
 /** The test broker's URL with the lean wire turned on for the transport's calls. */
-const LEAN_URL = RABBIT_URL;
+const LEAN_URL = `${RABBIT_URL}${RABBIT_URL.includes('?') ? '&' : '?'}rpc_reply_mode=direct`;
 /** The same broker for amqplib (first host only, no driver query). */
 const AMQP_URL = (RABBIT_URL.split('?')[0] ?? RABBIT_URL)
   .replace(/^rabbit:/, 'amqp:')
