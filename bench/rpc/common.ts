@@ -31,6 +31,8 @@ export interface ModeResult {
   rateRange?: [number, number];
   /** Rounds this row is the median of. */
   rounds?: number;
+  /** The round this row was measured in (before the rows are reduced to medians). */
+  round?: number;
   /**
    * CPU per operation in µs while the mode ran (the orchestrator reads /proc at the client's
    * `MARK` lines): the server process, the client process, the broker (beam.smp).

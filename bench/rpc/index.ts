@@ -768,6 +768,87 @@ function find(system: string, mode: string, variant?: string): ModeResult | unde
   );
 }
 
+/** `a.rate / b.rate` in each round both ran, and their median (rounds ran minutes apart). */
+function roundRatios(
+  a: { system: string; variant: string; mode: string },
+  b: { system: string; variant: string; mode: string },
+): { median: number; all: number[] } | undefined {
+  const pick = (s: { system: string; variant: string; mode: string }, round: number) =>
+    perRound.find(
+      (r) =>
+        r.round === round &&
+        r.system.startsWith(s.system) &&
+        r.variant === s.variant &&
+        r.mode === s.mode,
+    );
+  const all: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const x = pick(a, round);
+    const y = pick(b, round);
+    if (x && y && y.rate > 0) all.push(x.rate / y.rate);
+  }
+  if (all.length === 0) return undefined;
+  const sorted = [...all].sort((p, q) => p - q);
+  return { median: sorted[(sorted.length - 1) >> 1] as number, all };
+}
+
+/**
+ * Issue 15's targets: conductor-ts at its defaults at ≥ 100 % of the `oslo-wire` reference (the
+ * same wire, no framework), and its lean wire at ≥ 90 % of raw amqplib; each the median of the
+ * per-round ratios, with the ratio of the median rows beside it.
+ */
+function wireTargets(): string[] {
+  const conc = `conc${CONCURRENCY}`;
+  const out: string[] = [];
+  const verdict = (ok: boolean): string => (ok ? '**MET**' : '**NOT MET**');
+  const pct = (v: number): string => `${fmt(100 * v, 0)} %`;
+  const line = (
+    label: string,
+    a: { system: string; variant: string; mode: string },
+    b: { system: string; variant: string; mode: string },
+    goal: number | undefined,
+  ): void => {
+    const r = roundRatios(a, b);
+    const ma = find(a.system, a.mode, a.variant);
+    const mb = find(b.system, b.mode, b.variant);
+    if (!r || !ma || !mb) return;
+    out.push(
+      `- ${label}: per-round ${r.all.map(pct).join(', ')} → median ${pct(r.median)} (medians ${fmt(ma.rate, 0)} / ${fmt(mb.rate, 0)} = ${pct(ma.rate / mb.rate)})${goal === undefined ? '' : ` → ${verdict(r.median >= goal)}`}`,
+    );
+  };
+  const ct = (mode: string) => ({ system: 'conductor-ts rabbit', variant: 'default', mode });
+  const lean = (mode: string) => ({ system: 'conductor-ts rabbit', variant: CONDUCTOR_LEAN, mode });
+  const raw = (variant: string, mode: string) => ({ system: 'raw amqplib', variant, mode });
+  for (const mode of ['seq', conc, 'cast pipelined'])
+    line(
+      `conductor-ts ${mode} ≥ 100 % of the oslo-wire reference`,
+      ct(mode),
+      raw(OSLO_WIRE, mode),
+      1,
+    );
+  for (const mode of ['seq', conc]) {
+    line(
+      `conductor-ts lean wire ${mode} ≥ 90 % of raw amqplib`,
+      lean(mode),
+      raw('default', mode),
+      0.9,
+    );
+    line(
+      `  (reference) raw amqplib speaking the lean wire, ${mode}, against raw amqplib (information)`,
+      raw(LEAN_WIRE, mode),
+      raw('default', mode),
+      undefined,
+    );
+    line(
+      `  (information) conductor-ts lean wire ${mode} against that reference`,
+      lean(mode),
+      raw(LEAN_WIRE, mode),
+      undefined,
+    );
+  }
+  return out;
+}
+
 function targets(): string[] {
   const conc = `conc${CONCURRENCY}`;
   const out: string[] = [];
@@ -870,6 +951,11 @@ interface Attempt {
   outside: number | undefined;
 }
 
+/** The round being run; every row measured in it is tagged with it. */
+let currentRound = 1;
+/** Every row of every round, before the rows are reduced to medians (for per-round ratios). */
+const perRound: ModeResult[] = [];
+
 /** One run of a system: wait for quiet, run, measure the outside load, clean the broker. */
 async function runSystem(system: string): Promise<Attempt> {
   const before = await waitQuiet();
@@ -884,6 +970,7 @@ async function runSystem(system: string): Promise<Attempt> {
     log(`  FAILED: ${(err as Error).message}`);
     await killAll();
   }
+  for (let i = from; i < results.length; i++) (results[i] as ModeResult).round = currentRound;
   const during = outside();
   if (during !== undefined && during > 0.1) {
     log(`  warning: other work used ${(100 * during).toFixed(0)} % of the machine meanwhile`);
@@ -955,12 +1042,14 @@ async function main(): Promise<void> {
     `RPC benchmark ${RUN_ID}: systems ${SYSTEMS.join(', ')}; ${DURATION} s per mode, concurrency ${CONCURRENCY}, cast window ${WINDOW}`,
   );
   for (let round = 1; round <= ROUNDS && !interrupted; round++) {
+    currentRound = round;
     if (ROUNDS > 1) log(`round ${round} of ${ROUNDS}`);
     for (const system of round % 2 === 1 ? SYSTEMS : [...SYSTEMS].reverse()) {
       if (interrupted) break;
       await runOnce(system, started);
     }
   }
+  perRound.push(...results);
   results.splice(0, results.length, ...medianRows(results));
   const seconds = (Date.now() - started) / 1000;
   const cpu = cpus();
@@ -981,6 +1070,9 @@ async function main(): Promise<void> {
     '',
     'Targets (conductor-ts at defaults):',
     ...targets(),
+    '',
+    'Issue 15 targets (medians of the per-round ratios; rounds alternate the order of the systems):',
+    ...wireTargets(),
   ];
   if (failures.length > 0) lines.push('', 'Failed systems:', ...failures.map((f) => `- ${f}`));
   console.log(lines.join('\n'));
