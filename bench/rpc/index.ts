@@ -3,7 +3,8 @@
  * Python oslo.messaging over the local RabbitMQ, plus conductor-ts on memory://.
  *
  *   npm run build && node dist/bench/rpc/index.js [--duration S] [--rounds R] [--concurrency N]
- *       [--window W] [--systems conductor,raw,moleculer,nest,oslo,memory] [--retries 0|1]
+ *       [--window W] [--systems conductor,raw,moleculer,nest,oslo,memory,scale]
+ *       [--variants V[,system:V...]] [--modes seq,conc,cast,castpipe] [--retries 0|1]
  *       [--json FILE] [--verbose]
  *
  * Workload (as /work/shared/interop/baseline.md): `call(ctx, 'echo', {value: 'x'})` with a
@@ -23,7 +24,8 @@
  * processes took while the system ran, and (`--retries 1`, the default) runs a system again once
  * when that was over 15 % and the run is still within its budget (5.5 minutes per round at 10 s
  * per mode). Progress goes to stderr, the markdown report to stdout. Systems: `conductor` (a), `raw` (b), `moleculer` (c), `nest` (d),
- * `oslo` (e), `memory` (f).
+ * `oslo` (e), `memory` (f), `scale` (g: memory per 10k in-flight calls on both wires, 100 topics ×
+ * 3 servers on one transport; memory-scale.ts, run in the first round only).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -42,7 +44,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     concurrency: { type: 'string', default: '16' },
     window: { type: 'string', default: '256' },
-    systems: { type: 'string', default: 'conductor,raw,moleculer,nest,oslo,memory' },
+    systems: { type: 'string', default: 'conductor,raw,moleculer,nest,oslo,memory,scale' },
     variants: { type: 'string' },
     modes: { type: 'string' },
     'amqp-url': { type: 'string', default: 'amqp://guest:guest@127.0.0.1:5672' },
@@ -81,8 +83,9 @@ const ALIASES: Record<string, string> = {
   d: 'nest',
   e: 'oslo',
   f: 'memory',
+  g: 'scale',
 };
-const ALL = ['conductor', 'raw', 'moleculer', 'nest', 'oslo', 'memory'];
+const ALL = ['conductor', 'raw', 'moleculer', 'nest', 'oslo', 'memory', 'scale'];
 const SYSTEMS = args.systems
   .split(',')
   .map((s) => s.trim())
@@ -694,6 +697,94 @@ async function runMemory(): Promise<void> {
   results.push(...r.results);
 }
 
+/** What memory-scale.ts reports (the fields the report shows). */
+interface ScaleResult {
+  inflight?: {
+    replyMode: string;
+    calls: number;
+    fillMs: number;
+    drainMs: number;
+    errors: number;
+    client: { perCall: { rss: number; heapUsed: number } };
+    server: { perCall: { rss: number; heapUsed: number; external: number } };
+  }[];
+  topics?: {
+    servers: number;
+    startMs: number;
+    stopMs: number;
+    serverMem: { delta: { rss: number; heapUsed: number } };
+    broker: { afterStart: { connections: number; channels: number } };
+    load: { rate: number; p50: number; p99: number; errors: number; topicsAnswered: number };
+  };
+}
+
+/** Memory and scale figures: measured once (round 1), they need no alternation. */
+let scale: ScaleResult | undefined;
+
+async function runScale(): Promise<void> {
+  if (currentRound > 1) return;
+  const r = (await serverClient('memory and scale', undefined, {
+    cmd: NODE,
+    argv: [
+      '--expose-gc',
+      js('memory-scale.js'),
+      `--url=${RABBIT_URL}`,
+      `--amqp-url=${AMQP_URL}`,
+      `--name=${RUN_ID}_ms`,
+      '--mode=all',
+      `--duration=${DURATION}`,
+      `--concurrency=${CONCURRENCY}`,
+    ],
+    cwd: ROOT,
+    modes: 4,
+  })) as ScaleResult;
+  scale = r;
+}
+
+function scaleReport(): string[] {
+  if (!scale) return [];
+  const kib = (b: number): string => fmt(b / 1024, 1);
+  const out = ['', 'Memory and scale (round 1; memory after two full GCs):', ''];
+  if (scale.inflight) {
+    out.push(
+      markdownTable(
+        [
+          'wire',
+          ' calls held',
+          ' client heap /call KiB',
+          ' client RSS /call KiB',
+          ' server heap /call KiB',
+          ' server bodies /call KiB',
+          ' server RSS /call KiB',
+          ' fill ms',
+          ' drain ms',
+          ' errors',
+        ],
+        scale.inflight.map((i) => [
+          i.replyMode === 'direct' ? 'lean (direct)' : 'oslo (queue)',
+          fmt(i.calls, 0),
+          kib(i.client.perCall.heapUsed),
+          kib(i.client.perCall.rss),
+          kib(i.server.perCall.heapUsed),
+          kib(i.server.perCall.external),
+          kib(i.server.perCall.rss),
+          fmt(i.fillMs, 0),
+          fmt(i.drainMs, 0),
+          String(i.errors),
+        ]),
+      ),
+    );
+  }
+  const t = scale.topics;
+  if (t) {
+    out.push(
+      '',
+      `${fmt(t.servers, 0)} servers (100 topics × 3) on one transport: started in ${fmt(t.startMs, 0)} ms, stopped in ${fmt(t.stopMs, 0)} ms; ${fmt(t.broker.afterStart.connections, 0)} AMQP connections and ${fmt(t.broker.afterStart.channels, 0)} channels; server process +${fmt(t.serverMem.delta.rss / 2 ** 20, 1)} MiB RSS, +${fmt(t.serverMem.delta.heapUsed / 2 ** 20, 1)} MiB heap (${kib(t.serverMem.delta.rss / t.servers)} KiB RSS per server); calls round-robin over the topics, ${CONCURRENCY} callers: ${fmt(t.load.rate, 0)} /s, p50 ${fmt(t.load.p50, 2)} ms, p99 ${fmt(t.load.p99, 2)} ms, ${t.load.errors} errors, ${t.load.topicsAnswered} topics answered.`,
+    );
+  }
+  return out;
+}
+
 const RUNNERS: Record<string, () => Promise<void>> = {
   conductor: runConductor,
   raw: runRaw,
@@ -701,6 +792,7 @@ const RUNNERS: Record<string, () => Promise<void>> = {
   nest: runNest,
   oslo: runOslo,
   memory: runMemory,
+  scale: runScale,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1073,6 +1165,7 @@ async function main(): Promise<void> {
     '',
     'Issue 15 targets (medians of the per-round ratios; rounds alternate the order of the systems):',
     ...wireTargets(),
+    ...scaleReport(),
   ];
   if (failures.length > 0) lines.push('', 'Failed systems:', ...failures.map((f) => `- ${f}`));
   console.log(lines.join('\n'));
