@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type Channel, connect } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import { runConformance, CASE_ORDER } from '../../interop/conformance-client.js';
 import { startReferenceServer } from '../../interop/reference-server.js';
@@ -44,6 +45,26 @@ const names = () => {
   return { exchange: `tacker-it-${id}`, topic: `conductor-it-${id}`, server: 'host-a' };
 };
 
+/** Deletes what a test's servers declared (topic and server queues, exchanges), if there. */
+async function deleteTopology(n: { exchange: string; topic: string; server: string }) {
+  const conn = await connect(RABBIT_URL.replace(/^rabbit:/, 'amqp:').replace(/\/$/, ''));
+  try {
+    const drop = async (op: (ch: Channel) => Promise<unknown>): Promise<void> => {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      await op(ch).then(
+        () => ch.close(),
+        () => undefined, // not there: the channel closed with the error
+      );
+    };
+    for (const q of [n.topic, `${n.topic}.${n.server}`]) await drop((ch) => ch.deleteQueue(q));
+    for (const x of [n.exchange, `${n.topic}_fanout`, `conductor-lean.${n.exchange}`])
+      await drop((ch) => ch.deleteExchange(x));
+  } finally {
+    await conn.close();
+  }
+}
+
 describe.skipIf(!ready)('interop with Python oslo.messaging over RabbitMQ', () => {
   it('the TypeScript reference server passes every case of rpc_client.py', async () => {
     const n = names();
@@ -58,6 +79,7 @@ describe.skipIf(!ready)('interop with Python oslo.messaging over RabbitMQ', () =
       expect(code).toBe(0);
     } finally {
       await server.stop();
+      await deleteTopology(n);
     }
   }, 90_000);
 
@@ -89,6 +111,7 @@ describe.skipIf(!ready)('interop with Python oslo.messaging over RabbitMQ', () =
     } finally {
       child.kill('SIGTERM');
       await new Promise((resolve) => child.on('exit', resolve));
+      await deleteTopology(n);
     }
   }, 90_000);
 });
