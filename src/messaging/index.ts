@@ -75,6 +75,7 @@ export {
   InvalidTarget,
   UnsupportedRpcEnvelopeVersion,
   RPCVersionCapError,
+  LeanWireUnsupported,
   MessageDeliveryFailure,
   InvalidRpcMessage,
   InvalidRpcOption,
