@@ -22,6 +22,7 @@ import { encodeReply, encodeRequest } from './encode.js';
 import type { ReplyAddress } from './inbound.js';
 import { encodeLeanReply, isLeanAddress, leanReplyProperties } from './lean.js';
 import { RabbitListener } from './listener.js';
+import { ListenerConnection } from './listener-connection.js';
 import type { RabbitOptions } from './options.js';
 import { Publisher } from './publisher.js';
 import { ReplyConsumer } from './reply.js';
@@ -57,6 +58,8 @@ export class RabbitDriver implements Driver {
   readonly #direct: DirectCalls;
   readonly #deadlines: DeadlineQueue;
   readonly #listeners = new Set<RabbitListener>();
+  /** The connection the listeners share: opened with the first, closed after the last. */
+  #listenerConnection: ListenerConnection | undefined;
   /** Returned replies (their queue is missing): retried, then their queue remembered as gone. */
   readonly #returns: ReplyRetry;
   readonly #routes: Routes;
@@ -274,14 +277,18 @@ export class RabbitDriver implements Driver {
     options: ListenOptions,
   ): Promise<DriverListener> {
     if (this.#closed) throw new MessageDeliveryFailure('Transport is closed');
+    this.#listenerConnection ??= new ListenerConnection(this.#config, (msg) =>
+      this.#returns.onReturn(msg),
+    );
     const listener = new RabbitListener(
       {
         config: this.#config,
         controlExchange: this.#controlExchange,
+        connection: this.#listenerConnection,
         reply: (to, result, failure, via) => this.#reply(to, result, failure, via),
         heartbeat: (to, via) => this.#heartbeat(to, via),
         onReturn: (msg) => this.#returns.onReturn(msg),
-        stopped: (l) => this.#listeners.delete(l),
+        stopped: (l) => this.#listenerStopped(l),
       },
       target,
       onMessage,
@@ -305,6 +312,19 @@ export class RabbitDriver implements Driver {
     return listener;
   }
 
+  /** A listener stopped: the last one closes the shared connection. */
+  #listenerStopped(l: RabbitListener): void {
+    this.#listeners.delete(l);
+    const lc = this.#listenerConnection;
+    if (!lc || lc.size > 0 || this.#listeners.size > 0) return;
+    this.#listenerConnection = undefined;
+    void lc
+      .close()
+      .catch((err: unknown) =>
+        this.#log.debug({ err: errorMessage(err) }, 'Could not close the listener connection'),
+      );
+  }
+
   // ---- closing ---------------------------------------------------------------------------------
 
   close(): Promise<void> {
@@ -326,6 +346,8 @@ export class RabbitDriver implements Driver {
           ),
       ),
     );
+    await this.#listenerConnection?.close();
+    this.#listenerConnection = undefined;
     this.#deadlines.clear();
     const closing = new MessageDeliveryFailure('Transport closed while waiting for a reply');
     await this.#replies.close(closing);

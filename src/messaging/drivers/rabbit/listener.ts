@@ -4,12 +4,13 @@ import type { DriverListener, IncomingMessage } from '../../driver.js';
 import { serializeRemoteException } from '../../failure.js';
 import type { Target } from '../../target.js';
 import { ChannelAcks } from './acks.js';
-import { type ConnectionConfig, ManagedConnection } from './connection.js';
+import { retryDelay, type ConnectionConfig } from './connection.js';
 import { Held, type HeldOwner } from './held.js';
 import { readInbound, type ReplyAddress } from './inbound.js';
 import { isLean, leanExchangeOf, readLeanInbound } from './lean.js';
-import { Publisher } from './publisher.js';
-import { uuidHex, withTimeout } from './util.js';
+import type { ConnectionMember, ListenerConnection } from './listener-connection.js';
+import type { Publisher } from './publisher.js';
+import { closeQuietly, pause, uuidHex, withTimeout } from './util.js';
 
 /** Seconds the consumers' cancel and the fanout queue's delete may take on stop. */
 const STOP_TIMEOUT = 5;
@@ -21,6 +22,8 @@ export const DUPLICATE_WINDOW = 16;
 export interface ListenerContext {
   readonly config: ConnectionConfig;
   readonly controlExchange: string;
+  /** The connection the driver's listeners share (with their replies publisher). */
+  readonly connection: ListenerConnection;
   /** Sends a final reply (`ending` true), on `via` when it is ready. */
   reply(
     to: ReplyAddress,
@@ -37,12 +40,13 @@ export interface ListenerContext {
 }
 
 /**
- * An RPC server's subscription, on a connection of its own: exchange `E` (topic) with queues `T`
- * and `T.S`, exchange `T_fanout` (fanout, auto-delete) with queue `T_fanout_<uuid4 hex>`
- * (`x-expires`), consumed on one channel with tags "1", "2", "3" and manual acks. Restored after
- * every reconnection (same fanout queue name).
+ * An RPC server's subscription, on a channel of its own on the connection the driver's listeners
+ * share ({@link ListenerConnection}): exchange `E` (topic) with queues `T` and `T.S`, exchange
+ * `T_fanout` (fanout, auto-delete) with queue `T_fanout_<uuid4 hex>` (`x-expires`), consumed with
+ * tags "1", "2", "3" and manual acks. Restored after every reconnection (same fanout queue name),
+ * and on the same connection when its channel alone closes.
  *
- * Replies go out on a second channel of the same connection, so that a request's ack and its reply
+ * Replies go out on the shared connection's replies channel, so that a request's ack and its reply
  * leave in one write (while the connection is down, or once the listener stopped, they go through
  * the driver's publishing connection).
  *
@@ -54,7 +58,7 @@ export interface ListenerContext {
  * The topic and server queues are also bound to the lean exchange (see lean.ts): a call that came
  * on the lean wire is read and answered on it, any other on oslo's.
  */
-export class RabbitListener implements DriverListener {
+export class RabbitListener implements DriverListener, ConnectionMember {
   readonly exchange: string;
   readonly topic: string;
   readonly serverQueue: string;
@@ -64,9 +68,9 @@ export class RabbitListener implements DriverListener {
   readonly #onMessage: (m: IncomingMessage) => void;
   readonly #prefetch: number;
   readonly #log: Logger;
-  readonly #mc: ManagedConnection;
-  /** This listener's replies (a plain channel on its connection). */
-  readonly #replies: Publisher;
+  readonly #shared: ListenerConnection;
+  /** The set-up in progress or done on a connection (one per connection). */
+  #attach: { readonly conn: ChannelModel; readonly done: Promise<void> } | undefined;
   readonly #recent: string[] = [];
   /** Deliveries handed to the server and not yet settled, by `_unique_id`. */
   readonly #held = new Map<string, Held>();
@@ -98,44 +102,82 @@ export class RabbitListener implements DriverListener {
         if (how === 'ack') this.#remember(uid);
         this.#settleHeld(h, how);
       },
-      reply: (to, result, failure) => ctx.reply(to, result, failure, this.#replies),
-      heartbeat: (to) => ctx.heartbeat(to, this.#replies),
+      reply: (to, result, failure) => ctx.reply(to, result, failure, this.#shared.replies),
+      heartbeat: (to) => ctx.heartbeat(to, this.#shared.replies),
     };
     const qos = ctx.config.options.rabbit_qos_prefetch_count;
     this.#prefetch = Math.min(qos > 0 ? qos : prefetch, 65535); // Basic.Qos takes a short
     this.#log = ctx.config.logger.child({ topic: this.topic, server: target.server });
-    this.#mc = new ManagedConnection(
-      `listener ${this.serverQueue}`,
-      { ...ctx.config, logger: this.#log },
-      (conn) => this.#setup(conn),
-      true,
-    );
-    this.#replies = new Publisher(
-      { ...ctx.config, logger: this.#log },
-      {
-        name: `listener ${this.serverQueue} replies`,
-        confirms: false,
-        onReturn: (msg) => ctx.onReturn(msg),
-        connection: this.#mc,
-      },
-    );
+    this.#shared = ctx.connection;
   }
 
   /** True while consuming. */
   get ready(): boolean {
-    return this.#mc.ready && this.#ch !== undefined;
+    return this.#shared.mc.ready && this.#ch !== undefined;
   }
 
-  /** Connects, declares and consumes; waits for the broker as long as it takes. */
+  /**
+   * Declares and consumes on the shared connection; waits for the broker as long as it takes. A
+   * set-up the broker refuses (a declaration with other flags, ...) fails the start.
+   */
   async start(): Promise<void> {
+    this.#shared.add(this);
     try {
-      await this.#mc.waitReady(Infinity, `listen on ${this.serverQueue}`);
+      for (;;) {
+        const conn = await this.#shared.mc.waitReady(Infinity, `listen on ${this.serverQueue}`);
+        try {
+          await this.attach(conn);
+        } catch (err) {
+          // Lost with its connection: the next one sets it up. Refused on a live one: for good.
+          if (this.#shared.mc.connection === conn) throw err;
+          continue;
+        }
+        if (this.#ch) return;
+      }
     } catch (err) {
+      this.#shared.remove(this);
       if (err instanceof MessageDeliveryFailure) throw err;
       throw new MessageDeliveryFailure(
         `Cannot listen on exchange '${this.exchange}' topic '${this.topic}': ${errorMessage(err)}`,
         { cause: err },
       );
+    }
+  }
+
+  /** Sets the listener up on `conn` (once per connection; again after a failure). */
+  attach(conn: ChannelModel): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    const current = this.#attach;
+    if (current?.conn === conn) return current.done;
+    const done = this.#setup(conn);
+    const attach = { conn, done };
+    this.#attach = attach;
+    done.catch(() => {
+      if (this.#attach === attach) this.#attach = undefined;
+    });
+    return done;
+  }
+
+  /** The set-up on a new connection failed: try again on it, until it works or the connection goes. */
+  attachFailed(conn: ChannelModel, err: unknown): void {
+    this.#log.warn(
+      { err: errorMessage(err) },
+      'Cannot set up the listener on the new connection; retrying',
+    );
+    void this.#retryAttach(conn);
+  }
+
+  async #retryAttach(conn: ChannelModel): Promise<void> {
+    const o = this.#ctx.config.options;
+    for (let failures = 1; ; failures++) {
+      await pause(this.#ctx.config.clock, retryDelay(o, failures));
+      if (this.#stopping || this.#ch || this.#shared.mc.connection !== conn) return;
+      try {
+        await this.attach(conn);
+        return;
+      } catch (err) {
+        this.#log.debug({ err: errorMessage(err) }, 'The listener set-up failed again');
+      }
     }
   }
 
@@ -154,7 +196,7 @@ export class RabbitListener implements DriverListener {
     // a dispatched request must not go back to the queue.
     this.#acks?.flush();
     const ch = this.#ch;
-    if (ch && this.#mc.ready) {
+    if (ch && this.#shared.mc.ready) {
       try {
         await withTimeout(
           (async () => {
@@ -170,8 +212,10 @@ export class RabbitListener implements DriverListener {
       }
     }
     this.#acks?.flush();
-    await this.#replies.close();
-    await this.#mc.close();
+    // Closing the channel returns what it still holds unacknowledged to the queues.
+    if (ch)
+      await closeQuietly(ch, this.#log, 'Could not close the listener channel (already closed)');
+    this.#shared.remove(this);
     this.#ch = undefined;
     this.#acks?.close();
     this.#acks = undefined;
@@ -180,8 +224,18 @@ export class RabbitListener implements DriverListener {
   }
 
   async #setup(conn: ChannelModel): Promise<void> {
-    const o = this.#ctx.config.options;
     const ch = await conn.createChannel();
+    try {
+      await this.#setupOn(conn, ch);
+    } catch (err) {
+      // Most refusals closed the channel already; anything else must not leave it half set up.
+      await closeQuietly(ch, this.#log, 'Could not close a listener channel that failed to set up');
+      throw err;
+    }
+  }
+
+  async #setupOn(conn: ChannelModel, ch: Channel): Promise<void> {
+    const o = this.#ctx.config.options;
     const acks = new ChannelAcks(ch, (err) =>
       this.#log.debug({ err: errorMessage(err) }, 'Could not settle a delivery'),
     );
@@ -194,9 +248,13 @@ export class RabbitListener implements DriverListener {
       this.#ch = undefined;
       this.#acks = undefined;
       if (this.#stopping) return;
-      // The channel alone went away (e.g. a protocol error): start over on a fresh connection.
+      // The channel alone went away (a protocol error, a consumer the broker cancelled): set it up
+      // again on the same connection. A lost connection is restored, with every listener on it,
+      // by the shared connection.
+      this.#attach = undefined;
       setImmediate(() => {
-        if (this.#mc.connection === conn) this.#mc.reset('listener channel closed');
+        if (this.#stopping || this.#shared.mc.connection !== conn) return;
+        this.attach(conn).catch((err: unknown) => this.attachFailed(conn, err));
       });
     });
     const durable = o.amqp_durable_queues || o.rabbit_quorum_queue;
@@ -240,7 +298,10 @@ export class RabbitListener implements DriverListener {
     // Per-consumer QoS: a global (per-channel) limit makes the broker consult the channel for
     // every delivery, which costs it more per message; quorum queues only support this one.
     await ch.prefetch(this.#prefetch, false);
-    await this.#replies.attach(conn);
+    if (this.#stopping) {
+      await closeQuietly(ch, this.#log, 'Could not close a listener channel set up while stopping');
+      return;
+    }
     this.#ch = ch;
     this.#acks = acks;
     const queues = [this.topic, this.serverQueue, this.fanoutQueue];
@@ -306,7 +367,8 @@ export class RabbitListener implements DriverListener {
       if (this.#stopping || this.#ch !== ch) return;
       this.#log.warn('A consumer was cancelled by the broker (queue deleted?); re-declaring');
       acks.flush();
-      this.#mc.reset('consumer cancelled by the broker');
+      // Closing the channel sets the listener up again on the same connection.
+      void closeQuietly(ch, this.#log, 'Could not close the channel of a cancelled consumer');
       return;
     }
     if (this.#stopping) return this.#settle(ch, (c) => c.nack(msg, false, true));
@@ -326,7 +388,7 @@ export class RabbitListener implements DriverListener {
       if (r.reply) {
         const to = r.reply;
         void this.#ctx
-          .reply(to, null, serializeRemoteException(r.error), this.#replies)
+          .reply(to, null, serializeRemoteException(r.error), this.#shared.replies)
           .catch((err: unknown) =>
             this.#log.error(
               { err: errorMessage(err), msgId: to.msgId },
