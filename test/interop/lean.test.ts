@@ -4,12 +4,8 @@
  * and a lean TypeScript client at once; a lean call nobody can take (no conductor-ts server, or
  * only a Python one) fails at once with LeanWireUnsupported; lean calls declare no reply queue.
  */
-import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import { type Channel, type ChannelModel, connect } from 'amqplib';
 import { describe, expect, it } from 'vitest';
 import {
   createLogger,
@@ -27,26 +23,20 @@ import { CASE_ORDER, runConformance } from '../../interop/conformance-client.js'
 import { startReferenceServer } from '../../interop/reference-server.js';
 import type { RabbitDriver } from '../../src/messaging/drivers/rabbit/index.js';
 import { leanExchangeOf } from '../../src/messaging/drivers/rabbit/lean.js';
-import { hasPython, PYTHON, RABBIT_URL, reachable, requireService } from '../helpers/services.js';
+import { RABBIT_URL, reachable, requireService } from '../helpers/services.js';
+import {
+  deleteTopology,
+  hasOslo,
+  type Names,
+  names,
+  pythonClient,
+  pythonServer,
+  stopChild,
+  withBroker,
+} from './helpers.js';
 
 type Ctx = Record<string, unknown>;
-type Child = ChildProcessByStdio<null, Readable, Readable>;
-interface Names {
-  exchange: string;
-  topic: string;
-  server: string;
-}
 
-const INTEROP = fileURLToPath(new URL('../../../shared/interop/', import.meta.url));
-const hasOslo = (): boolean => {
-  if (!hasPython()) return false;
-  try {
-    execFileSync(PYTHON, ['-c', 'import oslo_messaging'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
 const ready = await requireService(
   'RabbitMQ on 127.0.0.1:5672 and python3-oslo.messaging',
   (await reachable(5672)) && hasOslo(),
@@ -54,67 +44,8 @@ const ready = await requireService(
 
 /** The test broker's URL with the lean wire turned on for the transport's calls. */
 const LEAN_URL = `${RABBIT_URL}${RABBIT_URL.includes('?') ? '&' : '?'}rpc_reply_mode=direct`;
-/** The same broker for amqplib (first host only, no driver query). */
-const AMQP_URL = (RABBIT_URL.split('?')[0] ?? RABBIT_URL)
-  .replace(/^rabbit:/, 'amqp:')
-  .replace(/,[^/]*/, '');
 /** The lean case that cannot hold: a lean call to a server nobody runs fails at once instead. */
 const UNKNOWN_SERVER_CASE = 'call_unknown_server_times_out';
-
-const names = (): Names => {
-  const id = randomUUID().slice(0, 8);
-  return { exchange: `tacker-lean-${id}`, topic: `conductor-lean-${id}`, server: 'host-a' };
-};
-
-/** Runs one of the Python interop scripts against the given exchange, topic and server. */
-const python = (script: string, n: Names): Child =>
-  spawn(
-    PYTHON,
-    [
-      `${INTEROP}${script}`,
-      '--url',
-      RABBIT_URL,
-      '--exchange',
-      n.exchange,
-      '--topic',
-      n.topic,
-      '--server',
-      n.server,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-
-/** Runs rpc_client.py to its end: its exit code and everything it printed. */
-async function pythonClient(n: Names): Promise<{ code: number | null; out: string }> {
-  const child = python('rpc_client.py', n);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, out };
-}
-
-/** Starts rpc_server.py; resolves once it printed READY. */
-async function pythonServer(n: Names): Promise<Child> {
-  const child = python('rpc_server.py', n);
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('READY')) resolve();
-    });
-    child.stderr.on('data', (d: Buffer) => (buf += d.toString()));
-    child.on('exit', (code) => reject(new Error(`rpc_server.py exited ${String(code)}: ${buf}`)));
-  });
-  return child;
-}
-
-async function stopChild(child: Child): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 const transportOf = (url: string, n: Names): Promise<Transport> =>
   getRpcTransport({
@@ -133,16 +64,6 @@ const clientOf = (t: Transport, n: Names, timeout = 30): RpcClient<Ctx> =>
 /** The name of the transport's oslo reply queue (declared only once a call needs it). */
 const replyQueueOf = (t: Transport): string => (t.driver as RabbitDriver).replyQueue;
 
-/** Runs `work` on a connection of its own (a failed check or delete closes only its channel). */
-async function withBroker<T>(work: (conn: ChannelModel) => Promise<T>): Promise<T> {
-  const conn = await connect(AMQP_URL);
-  try {
-    return await work(conn);
-  } finally {
-    await conn.close();
-  }
-}
-
 /** `checkQueue` on a fresh channel: resolves with its answer, rejects with the broker's error. */
 const checkQueue = (queue: string): Promise<unknown> =>
   withBroker(async (conn) => {
@@ -152,26 +73,6 @@ const checkQueue = (queue: string): Promise<unknown> =>
     await ch.close();
     return ok;
   });
-
-/** Deletes what a test's servers declared (and any extra queues), ignoring what is not there. */
-async function deleteTopology(n: Names, extraQueues: readonly string[] = []): Promise<void> {
-  await withBroker(async (conn) => {
-    const run = async (op: (ch: Channel) => Promise<unknown>): Promise<void> => {
-      const ch = await conn.createChannel();
-      ch.on('error', () => undefined);
-      try {
-        await op(ch);
-        await ch.close();
-      } catch {
-        // not there (or already gone): nothing to delete
-      }
-    };
-    for (const q of [n.topic, `${n.topic}.${n.server}`, ...extraQueues])
-      await run((ch) => ch.deleteQueue(q));
-    for (const x of [n.exchange, `${n.topic}_fanout`, leanExchangeOf(n.exchange)])
-      await run((ch) => ch.deleteExchange(x));
-  });
-}
 
 /** Settles `p` and times it: what it rejected with (undefined if it resolved) and the seconds. */
 async function failureOf(p: Promise<unknown>): Promise<{ err: unknown; seconds: number }> {
@@ -187,7 +88,7 @@ const failures = (lines: readonly string[]): string[] => lines.filter((l) => l.s
 
 describe.skipIf(!ready)('the lean wire (rpc_reply_mode = direct) beside oslo.messaging', () => {
   it('one TypeScript server passes the Python, the default and the lean client at once', async () => {
-    const n = names();
+    const n = names('tacker-lean', 'conductor-lean');
     const server = await startReferenceServer({ url: RABBIT_URL, ...n });
     try {
       const osloLines: string[] = [];
@@ -213,7 +114,7 @@ describe.skipIf(!ready)('the lean wire (rpc_reply_mode = direct) beside oslo.mes
   }, 120_000);
 
   it('lean calls need no reply queue, and one to a server nobody runs fails at once', async () => {
-    const n = names();
+    const n = names('tacker-lean', 'conductor-lean');
     const server = await startReferenceServer({ url: RABBIT_URL, ...n });
     const t = await transportOf(LEAN_URL, n);
     const replyQueue = replyQueueOf(t);
@@ -255,7 +156,7 @@ describe.skipIf(!ready)('the lean wire (rpc_reply_mode = direct) beside oslo.mes
   }, 60_000);
 
   it('a Python server refuses a lean call at once and still serves the default client', async () => {
-    const n = names();
+    const n = names('tacker-lean', 'conductor-lean');
     const child = await pythonServer(n);
     let lean: Transport | undefined;
     let oslo: Transport | undefined;

@@ -9,13 +9,7 @@ import {
 import type { DeadlineQueue } from '../../deadlines.js';
 import { Call, expirationOf } from './call.js';
 import type { ConnectionConfig, ManagedConnection } from './connection.js';
-import {
-  DIRECT_REPLY_TO,
-  encodeLeanRequest,
-  LEAN_TYPE,
-  leanExchangeOf,
-  readLeanReply,
-} from './lean.js';
+import { DIRECT_REPLY_TO, encodeLeanRequest, LEAN_TYPE, readLeanReply } from './lean.js';
 import type { Route } from './route.js';
 import { closeQuietly, Notifier, uuidHex, waitChange } from './util.js';
 
@@ -140,7 +134,7 @@ export class DirectCalls {
     deadline: number,
   ): Promise<unknown> {
     this.#wanted = true;
-    const exchange = leanExchangeOf(route.exchange);
+    const exchange = route.leanExchange;
     const dc = this.#current;
     if (dc && this.#usable() && dc.declared.has(exchange)) {
       return this.#send(dc, exchange, route.routingKey, ctxt, message, timeout, deadline);

@@ -224,15 +224,12 @@ export class RabbitDriver implements Driver {
     // Serializing first: a result that is not JSON throws here, and the server sends a failure.
     if (isLeanAddress(to)) {
       // Direct reply-to: no queue to miss and nothing to retry (a gone caller's reply is dropped).
-      const body = encodeLeanReply(result, failure);
-      return (via?.ready === true ? via : this.#publisher).publish({
-        exchange: '',
-        routingKey: to.replyQ,
-        body,
-        confirm: false,
-        deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
-        properties: leanReplyProperties(to),
-      });
+      return this.#sendReply(
+        to.replyQ,
+        encodeLeanReply(result, failure),
+        via,
+        leanReplyProperties(to),
+      );
     }
     const body = encodeReply(result, failure, true, to.msgId);
     if (this.#returns.isGone(to.replyQ)) {
@@ -245,14 +242,24 @@ export class RabbitDriver implements Driver {
     return this.#sendReply(to.replyQ, body, via);
   }
 
-  #sendReply(replyQ: string, body: string, via: Publisher | undefined): Promise<void> {
+  /**
+   * Publishes a reply to the default exchange, unconfirmed: oslo's (`mandatory` per
+   * `direct_mandatory_flag`), or a lean one with its own `properties` (never mandatory).
+   */
+  #sendReply(
+    replyQ: string,
+    body: string,
+    via: Publisher | undefined,
+    properties?: Readonly<Record<string, unknown>>,
+  ): Promise<void> {
     return (via?.ready === true ? via : this.#publisher).publish({
       exchange: '',
       routingKey: replyQ,
       body,
-      mandatory: this.#options.direct_mandatory_flag,
+      mandatory: properties === undefined && this.#options.direct_mandatory_flag,
       confirm: false,
       deadline: this.#clock.now() + this.#options.rabbit_publish_timeout,
+      properties,
     });
   }
 

@@ -29,12 +29,16 @@ export class InboundRequest {
 
   /** Request fields (`method`, `args`, ...), without the `_` keys, not yet checked. */
   get message(): Record<string, unknown> {
-    return (this.#split ??= splitRequest(this.wire, DRIVER_KEYS)).message;
+    return this.#parts().message;
   }
 
   /** The `_context_*` entries without the prefix. */
   get ctxt(): Record<string, unknown> {
-    return (this.#split ??= splitRequest(this.wire, DRIVER_KEYS)).ctxt;
+    return this.#parts().ctxt;
+  }
+
+  #parts(): { message: Record<string, unknown>; ctxt: Record<string, unknown> } {
+    return (this.#split ??= splitRequest(this.wire, DRIVER_KEYS));
   }
 }
 

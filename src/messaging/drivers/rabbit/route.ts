@@ -1,4 +1,5 @@
 import type { Target } from '../../target.js';
+import { leanExchangeOf } from './lean.js';
 import type { RabbitOptions } from './options.js';
 import type { ExchangeSpec } from './publish-request.js';
 
@@ -7,6 +8,8 @@ export interface Route {
   readonly exchange: string;
   readonly routingKey: string;
   readonly declare: ExchangeSpec;
+  /** The direct exchange of lean calls to this route (conductor-ts's lean wire, see lean.ts). */
+  readonly leanExchange: string;
 }
 
 /**
@@ -41,6 +44,7 @@ export class Routes {
       const exchange = `${topic}_fanout`;
       return {
         exchange,
+        leanExchange: leanExchangeOf(exchange),
         routingKey: '',
         declare: { name: exchange, type: 'fanout', durable: false, autoDelete: true },
       };
@@ -48,6 +52,7 @@ export class Routes {
     const exchange = target.exchange ?? this.#controlExchange;
     return {
       exchange,
+      leanExchange: leanExchangeOf(exchange),
       routingKey: target.server ? `${topic}.${target.server}` : topic,
       declare: {
         name: exchange,
