@@ -1,4 +1,4 @@
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import pg from 'pg';
 import { existsSync } from 'node:fs';
 
@@ -49,14 +49,7 @@ export async function requirePostgres(): Promise<boolean> {
   return requireService(`PostgreSQL on ${u.hostname}:${port}`, await reachable(port, u.hostname));
 }
 
-/** A TCP port nothing listens on (bound, then freed just now). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../bench/lib/ports.js';
 
 /** Runs `work` on a fresh client of the test PostgreSQL (`PG_URL`), closed afterwards. */
 export async function pgAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
