@@ -146,10 +146,16 @@ export class SlowPublisher {
         throw new MessageDeliveryFailure('Transport is closed');
       }
       const pc = this.#channels.current;
-      if (pc?.open && this.#mc.ready) return pc;
+      if (pc?.open) {
+        if (this.#mc.ready) return pc;
+        // The channels open during the connection's set-up, before it counts as ready; that
+        // moment is the connection's change, not the channels': wait for it there.
+        await this.#mc.waitReady(req.deadline, `publish to exchange '${req.exchange}'`);
+        continue;
+      }
+      // At the deadline nothing is written: a message sent then would be reported failed and
+      // still be delivered.
       if (!(await waitChange(this.#channels.changed, this.#clock, req.deadline))) {
-        const pc2 = this.#channels.current;
-        if (pc2?.open && this.#mc.ready) return pc2;
         const why =
           lastError === undefined ? 'no connection to the AMQP server' : lastError.message;
         throw new MessageDeliveryFailure(

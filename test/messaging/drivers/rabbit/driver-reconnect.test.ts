@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -8,6 +6,13 @@ import {
   type Transport,
 } from '../../../../src/messaging/index.js';
 import { captureLogs } from '../../../helpers/log-capture.js';
+import {
+  hasRabbitServer,
+  type RabbitNode,
+  startRabbitNode,
+  stopRabbitNodes,
+} from '../../../helpers/rabbit-node.js';
+import { requireService } from '../../../helpers/services.js';
 import {
   Calc,
   cleanup,
@@ -24,7 +29,6 @@ import {
 } from './helpers.js';
 
 const available = await rabbitAvailable();
-const run = promisify(execFile);
 
 /** Fast reconnection for the tests (defaults: 1 s, then 1, 3, 5 ... 30 s). */
 const FAST = { kombu_reconnect_delay: 0.1, rabbit_retry_interval: 0.2, rabbit_retry_backoff: 0.2 };
@@ -99,6 +103,52 @@ describe.skipIf(!available)('rabbit driver: connection loss', () => {
     expect(JSON.stringify(logs.lines)).not.toMatch(/guest:guest/);
   });
 
+  it('sends the casts in flight at a cut again on the new connection, not at their deadline', async () => {
+    // A publish waiting for a channel woke when the channels reopened, during the connection's
+    // set-up, found the connection not yet ready, and slept until its deadline (60 s by default).
+    const castT = await transport(E, { ...FAST, rabbit_publish_timeout: 6 });
+    const client = new RpcClient(castT, { topic: T });
+    try {
+      await client.cast(ctx(), 'echo', { value: 'cast-warm-up' });
+      let n = 0;
+      let stop = false;
+      const confirmed: string[] = [];
+      const failed: string[] = [];
+      let slowest = 0;
+      const lane = async (): Promise<void> => {
+        while (!stop) {
+          const value = `cast-${n++}`;
+          const t0 = Date.now();
+          try {
+            await client.cast(ctx(), 'echo', { value });
+            confirmed.push(value);
+          } catch (err) {
+            failed.push(`${value}: ${String(err)}`);
+          }
+          slowest = Math.max(slowest, Date.now() - t0);
+          await new Promise((r) => setTimeout(r, 2));
+        }
+      };
+      const lanes = [lane(), lane(), lane(), lane()];
+      await waitFor(() => confirmed.length >= 20, 5000, 'casts to flow');
+      expect(await cutConnections()).toBeGreaterThanOrEqual(1);
+      const cutAt = confirmed.length;
+      await waitFor(() => confirmed.length >= cutAt + 50, 5000, 'casts after the cut');
+      stop = true;
+      await Promise.all(lanes);
+      expect(failed).toEqual([]);
+      // Reconnection takes kombu_reconnect_delay (0.1 s here); nothing waits for the 6 s deadline.
+      expect(slowest).toBeLessThan(4000);
+      await waitFor(
+        () => confirmed.every((v) => calc.seen.includes(v)),
+        10_000,
+        'every confirmed cast to arrive',
+      );
+    } finally {
+      await castT.close();
+    }
+  });
+
   it('tries the hosts of the URL round-robin and uses the virtual host of its path', async () => {
     const multi = await transport(E, FAST, {
       transportUrl: 'rabbit://guest:guest@127.0.0.1:1,guest:guest@127.0.0.1:5672/',
@@ -147,39 +197,49 @@ describe.skipIf(!available)('rabbit driver: connection loss', () => {
 });
 
 /**
- * A real broker restart (stop_app / start_app): queues are gone and must be declared again. It
- * disturbs every other test using the broker, so it only runs with RABBIT_RESTART_TEST=1.
+ * A real broker restart (stop_app / start_app): queues are gone and must be declared again. It runs
+ * on a private node of its own (test/helpers/rabbit-node.ts), so no other test sees the restart.
  */
-describe.skipIf(!available || process.env['RABBIT_RESTART_TEST'] !== '1')(
-  'rabbit driver: broker restart',
-  () => {
-    it('re-declares the topology and resumes consumers after a broker restart', async () => {
-      const E = unique('restart');
-      const T = unique('t');
-      const calc = new Calc();
-      const serverT = await transport(E, FAST);
-      const clientT = await transport(E, FAST);
-      const server = await startServer(serverT, T, 'host-a', [calc]);
+const nodeReady =
+  available &&
+  (await requireService('rabbitmq-server (a private node for the restart)', hasRabbitServer()));
+describe.skipIf(!nodeReady)('rabbit driver: broker restart', () => {
+  let node: RabbitNode;
+  beforeAll(async () => {
+    node = await startRabbitNode();
+  }, 60_000);
+  afterAll(stopRabbitNodes, 60_000);
+
+  it('re-declares the topology and resumes consumers after a broker restart', async () => {
+    const E = unique('restart');
+    const T = unique('t');
+    const calc = new Calc();
+    const on = { transportUrl: node.url };
+    const serverT = await transport(E, FAST, on);
+    const clientT = await transport(E, FAST, on);
+    const server = await startServer(serverT, T, 'host-a', [calc]);
+    try {
+      const client = new RpcClient(clientT, { topic: T }, { timeout: 30 });
+      expect(await client.call(ctx(), 'echo', { value: 1 })).toBe(1);
+      const before = await node.listConsumers();
+      await node.stopApp();
       try {
-        const client = new RpcClient(clientT, { topic: T }, { timeout: 30 });
-        expect(await client.call(ctx(), 'echo', { value: 1 })).toBe(1);
-        await run('rabbitmqctl', ['stop_app'], { timeout: 60_000 });
-        try {
-          await waitFor(() => !serverT.connected && !clientT.connected, 10_000, 'disconnection');
-        } finally {
-          await run('rabbitmqctl', ['start_app'], { timeout: 60_000 });
-        }
-        await waitFor(() => serverT.connected && clientT.connected, 30_000, 'reconnection');
-        expect(await client.call(ctx(), 'echo', { value: 2 })).toBe(2);
-        await client.prepare({ fanout: true }).cast(ctx(), 'echo', { value: 'fan' });
-        await waitFor(() => calc.seen.includes('fan'), 5000, 'the fanout cast');
+        await waitFor(() => !serverT.connected && !clientT.connected, 10_000, 'disconnection');
       } finally {
-        await server.stop();
-        await server.wait();
-        await serverT.close();
-        await clientT.close();
-        await cleanup([E, `${T}_fanout`], [T, `${T}.host-a`, replyQueueOf(clientT)]);
+        await node.startApp();
       }
-    }, 120_000);
-  },
-);
+      await waitFor(() => serverT.connected && clientT.connected, 30_000, 'reconnection');
+      expect(await client.call(ctx(), 'echo', { value: 2 })).toBe(2);
+      await client.prepare({ fanout: true }).cast(ctx(), 'echo', { value: 'fan' });
+      await waitFor(() => calc.seen.includes('fan'), 5000, 'the fanout cast');
+      // The same consumers on the same queues (tags are new): none lost, none doubled.
+      const queues = (l: string[]): string[] => l.map((c) => c.split('\t')[0] ?? '').sort();
+      expect(queues(await node.listConsumers())).toEqual(queues(before));
+    } finally {
+      await server.stop();
+      await server.wait();
+      await serverT.close();
+      await clientT.close();
+    }
+  }, 120_000);
+});
