@@ -17,6 +17,7 @@
  * - whether the server process survived and stopped with status 0 on SIGTERM.
  *
  *   node dist/bench/faults/broker.js [--rounds 2] [--outage 3] [--casts 10000] [--settle 3]
+ *     [--faults close_all_connections,stop_app] [--reply-mode queue|direct]
  *
  * Prints one `RESULT` line (bench/faults/result.ts).
  */
@@ -25,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import amqp, { type ChannelModel } from 'amqplib';
+import { destination } from 'pino';
 import { createLogger, RequestContext } from '../../src/core/index.js';
 import { getRpcTransport, RpcClient, type Transport } from '../../src/messaging/index.js';
 import { periodicTask } from '../../src/periodic/index.js';
@@ -45,6 +47,8 @@ const { values: opts } = parseArgs({
     timeout: { type: 'string', default: '5' },
     settle: { type: 'string', default: '3' },
     faults: { type: 'string', default: 'close_all_connections,stop_app' },
+    /** The client's `rpc_reply_mode`: `queue` (oslo's wire) or `direct` (the lean wire). */
+    'reply-mode': { type: 'string', default: 'queue' },
   },
   strict: true,
 });
@@ -102,7 +106,8 @@ async function serve(): Promise<void> {
       transportUrl: opts.url,
       controlExchange: opts.exchange,
       rabbit: RABBIT,
-      logger: createLogger({ level: process.env['CONDUCTOR_LOG_LEVEL'] ?? 'warn' }),
+      // On stderr: stdout carries READY to the bench.
+      logger: createLogger({ level: process.env['CONDUCTOR_LOG_LEVEL'] ?? 'warn' }, destination(2)),
     },
     reportInterval: 0,
     periodicFuzzyDelay: 0,
@@ -242,8 +247,10 @@ async function consumersBack(
   try {
     while (performance.now() < until) {
       try {
-        conn ??= await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}/`);
-        conn.on('error', () => undefined);
+        if (!conn) {
+          conn = await amqp.connect(`amqp://guest:guest@127.0.0.1:${port}/`);
+          conn.on('error', () => undefined);
+        }
         let all = true;
         for (const [queue, n] of want) {
           const ch = await conn.createChannel();
@@ -302,7 +309,7 @@ async function bench(): Promise<void> {
     transport = await getRpcTransport({
       transportUrl: node.url,
       controlExchange: opts.exchange,
-      rabbit: RABBIT,
+      rabbit: { ...RABBIT, rpc_reply_mode: opts['reply-mode'] },
       logger: createLogger({ level: process.env['CONDUCTOR_LOG_LEVEL'] ?? 'silent' }),
     });
     const client = new RpcClient(transport, { topic: TOPIC }, { timeout: timeoutS });
@@ -325,6 +332,8 @@ async function bench(): Promise<void> {
     const baseline = await consumers(node);
     for (const fault of faults) {
       const before = await consumers(node);
+      // From when the broker is usable again: start_app returned, or (close_all_connections)
+      // the cut itself, as a connection of the bench's own sees it.
       let backFrom: number;
       if (fault === 'stop_app') {
         await node.stopApp();
@@ -332,8 +341,11 @@ async function bench(): Promise<void> {
         await node.startApp();
         backFrom = performance.now();
       } else {
-        backFrom = performance.now();
+        const probe = await amqp.connect(`amqp://guest:guest@127.0.0.1:${node.port}/`);
+        probe.on('error', () => undefined);
+        const cut = new Promise<number>((r) => probe.once('close', () => r(performance.now())));
         await node.closeAllConnections('bench: broker fault');
+        backFrom = await cut;
       }
       const back = await consumersBack(node.port, before, backFrom);
       await sleep(settleMs);
@@ -378,7 +390,7 @@ async function bench(): Promise<void> {
       v === undefined ? 'not run' : v === null ? 'never' : `${fmt(v, 2)} s`;
     const figures: FaultFigure[] = [
       {
-        figure: `faults (${rounds} rounds; outage ${fmt(outageMs / 1000, 0)} s; default reconnection)`,
+        figure: `faults (${rounds} rounds; outage ${fmt(outageMs / 1000, 0)} s; default reconnection; rpc_reply_mode = ${opts['reply-mode']})`,
         measured: faults.join(', '),
       },
       {
