@@ -75,6 +75,8 @@ export class ManagedConnection {
   #closed = false;
   #fatal: Error | undefined;
   #hostIndex = 0;
+  /** Why the last attempt failed (connect or set-up), for the errors of those waiting. */
+  #lastFailure: string | undefined;
   #loop: Promise<void> | undefined;
   #firstAttempt: Promise<void> | undefined;
 
@@ -132,8 +134,9 @@ export class ManagedConnection {
       if (conn) return conn;
       if (!(await waitChange(this.#changed, this.#clock, deadline))) {
         if (this.connection) continue;
+        const last = this.#lastFailure === undefined ? '' : `; last attempt: ${this.#lastFailure}`;
         throw new MessageDeliveryFailure(
-          `Could not ${what}: no connection to the AMQP server (${this.#hosts()}) in time`,
+          `Could not ${what}: no connection to the AMQP server (${this.#hosts()}) in time${last}`,
         );
       }
     }
@@ -202,6 +205,7 @@ export class ManagedConnection {
         continue;
       }
       failures = 0;
+      this.#lastFailure = undefined;
       this.#ready = true;
       this.#everReady = true;
       this.#log.info(
@@ -253,6 +257,7 @@ export class ManagedConnection {
     try {
       return await openConnection(this.#config, endpoint);
     } catch (err) {
+      this.#lastFailure = `${where} is unreachable: ${errorMessage(err)}`;
       this.#log.error(
         {
           connection: this.name,
@@ -290,6 +295,7 @@ export class ManagedConnection {
         return 'fatal';
       }
       if (!this.#closed) {
+        this.#lastFailure = `setting up ${where} failed: ${errorMessage(err)}`;
         this.#log.error(
           { connection: this.name, host: where, err: errorMessage(err) },
           `Setting up the AMQP connection to ${where} failed: ${errorMessage(err)}. Trying again in ${delay} seconds.`,

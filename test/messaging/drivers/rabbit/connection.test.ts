@@ -152,8 +152,9 @@ describe('ManagedConnection back-off (virtual clock)', () => {
       await clock.advanceTo(2.5);
       const err = await verdict;
       expect(err).toBeInstanceOf(MessageDeliveryFailure);
-      expect((err as Error).message).toBe(
-        'Could not publish: no connection to the AMQP server (127.0.0.1:1) in time',
+      // With why the last attempt failed (the connection error is in the log line too).
+      expect((err as Error).message).toMatch(
+        /^Could not publish: no connection to the AMQP server \(127\.0\.0\.1:1\) in time; last attempt: 127\.0\.0\.1:1 is unreachable: .*ECONNREFUSED/,
       );
     } finally {
       await mc.close();
