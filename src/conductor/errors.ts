@@ -13,7 +13,11 @@ export class DatabaseUrlError extends defineError(
   '%s',
 ) {}
 
-/** The database could not be opened (folder not creatable, file not openable). */
+/**
+ * The database could not be opened (folder not creatable, file not openable), or a store call found
+ * the server unreachable or lost its connection (PostgreSQL restarting or down): such a call wrote
+ * nothing, unless its message says the outcome is unknown (a lost `COMMIT`).
+ */
 export class DatabaseOpenError extends defineError(
   'CONDUCTOR_DATABASE_OPEN',
   'DatabaseOpenError',

@@ -13,6 +13,12 @@ import type { ConductorDatabase, EventsTable, ServicesTable, VimsTable } from '.
 import type { ServiceRecord, ServiceReport } from './service-record.js';
 import { KyselyTaskStateStore } from './task-states.js';
 import {
+  databaseUnavailable,
+  isConnectionError,
+  type UnavailableKind,
+  wasNotSent,
+} from './unavailable.js';
+import {
   checkVimInput,
   isVimStatus,
   VIM_STATUSES,
@@ -28,6 +34,11 @@ export const DEFAULT_EVENT_LIMIT = 20;
 /**
  * The conductor's storage: VIMs, their status events and service heartbeats, over SQLite or
  * PostgreSQL with the same queries. Get one from `openStore()`, which also applies the migrations.
+ *
+ * When the PostgreSQL server cannot be reached or drops the connection (a restart, a crash), a call
+ * rejects with `DatabaseOpenError` saying so, and the next call after the server is back succeeds on
+ * a new connection: nothing needs reopening. A write that fails so wrote nothing, except when the
+ * connection was lost while its `COMMIT` was under way: the message then says the outcome is unknown.
  */
 export class ConductorStore {
   /** The SQL dialect underneath. */
@@ -74,21 +85,23 @@ export class ConductorStore {
     };
     const c = this.#codec;
     try {
-      await db
-        .insertInto('vims')
-        .values({
-          id: vim.id,
-          name: vim.name,
-          type: vim.type,
-          auth_url: vim.authUrl,
-          description: vim.description,
-          tenant_id: vim.tenantId,
-          status: vim.status,
-          is_default: c.boolean(vim.isDefault),
-          created_at: c.timestamp(at),
-          updated_at: null,
-        })
-        .execute();
+      await this.#write('registerVim', db, (conn) =>
+        conn
+          .insertInto('vims')
+          .values({
+            id: vim.id,
+            name: vim.name,
+            type: vim.type,
+            auth_url: vim.authUrl,
+            description: vim.description,
+            tenant_id: vim.tenantId,
+            status: vim.status,
+            is_default: c.boolean(vim.isDefault),
+            created_at: c.timestamp(at),
+            updated_at: null,
+          })
+          .execute(),
+      );
     } catch (err) {
       const clash = c.uniqueViolation(err);
       if (clash === undefined) throw err;
@@ -100,24 +113,29 @@ export class ConductorStore {
 
   /** The VIM with this id, or `undefined`. */
   async getVim(id: string): Promise<Vim | undefined> {
-    const row = await this.#live()
-      .selectFrom('vims')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const db = this.#live();
+    const row = await this.#guard('getVim', 'read', () =>
+      db.selectFrom('vims').selectAll().where('id', '=', id).executeTakeFirst(),
+    );
     return row && this.#vim(row);
   }
 
   /** Every VIM, ordered by name. */
   async listVims(): Promise<Vim[]> {
-    const rows = await this.#live().selectFrom('vims').selectAll().orderBy('name').execute();
+    const db = this.#live();
+    const rows = await this.#guard('listVims', 'read', () =>
+      db.selectFrom('vims').selectAll().orderBy('name').execute(),
+    );
     return rows.map((row) => this.#vim(row));
   }
 
   /**
    * Tacker's `update_vim_status`: sets the VIM's status and `updated_at` and records a `MONITOR`
    * event, in one transaction. Throws `InvalidVimStatusError` for a status outside `VIM_STATUSES`
-   * and `VimNotFoundError` for an unknown id; nothing is written when it throws.
+   * and `VimNotFoundError` for an unknown id; nothing is written when it throws. A database that is
+   * unreachable or drops the connection is a `DatabaseOpenError`: nothing was written, unless the
+   * connection was lost during the `COMMIT`, when the message says the outcome is unknown (both
+   * halves were written, or neither).
    */
   async updateVimStatus(
     vimId: string,
@@ -127,7 +145,11 @@ export class ConductorStore {
     const db = this.#live();
     if (!isVimStatus(status)) throw new InvalidVimStatusError(status, VIM_STATUSES);
     const at = this.#codec.timestamp(checkDate(now));
-    await db.transaction().execute(async (trx) => {
+    const what = 'updateVimStatus';
+    // A transaction under our control, not `db.transaction()`: that one reports a failed ROLLBACK
+    // instead of the failed COMMIT before it, and a lost COMMIT must be told from a lost statement.
+    const trx = await this.#guard(what, 'write', () => db.startTransaction().execute());
+    try {
       const updated = await trx
         .updateTable('vims')
         .set({ status, updated_at: at })
@@ -145,7 +167,24 @@ export class ConductorStore {
           timestamp: at,
         })
         .execute();
-    });
+    } catch (err) {
+      // Releases the connection; on a dead one the server has rolled back already.
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined);
+      throw isConnectionError(err) ? databaseUnavailable(what, err, 'write') : err;
+    }
+    try {
+      await trx.commit().execute();
+    } catch (err) {
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => undefined); // only to release the connection: the COMMIT's error stands
+      if (!isConnectionError(err)) throw err; // refused by the server: rolled back
+      throw databaseUnavailable(what, err, wasNotSent(err) ? 'write' : 'in-doubt');
+    }
     return status;
   }
 
@@ -154,14 +193,17 @@ export class ConductorStore {
     const limit = options.limit ?? DEFAULT_EVENT_LIMIT;
     if (!Number.isInteger(limit) || limit < 1)
       throw new InvalidStoreArgument(`listEvents limit must be an integer >= 1, got ${limit}`);
-    const rows = await this.#live()
-      .selectFrom('events')
-      .selectAll()
-      .where('resource_id', '=', resourceId)
-      .orderBy('timestamp', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
+    const db = this.#live();
+    const rows = await this.#guard('listEvents', 'read', () =>
+      db
+        .selectFrom('events')
+        .selectAll()
+        .where('resource_id', '=', resourceId)
+        .orderBy('timestamp', 'desc')
+        .orderBy('id', 'desc')
+        .limit(limit)
+        .execute(),
+    );
     return rows.map((row) => this.#event(row));
   }
 
@@ -179,43 +221,44 @@ export class ConductorStore {
     }
     const c = this.#codec;
     const at = c.timestamp(checkDate(now));
-    const row = await db
-      .insertInto('services')
-      .values({
-        host: report.host,
-        binary: report.binary,
-        topic: report.topic,
-        report_count: 1,
-        disabled: c.boolean(false),
-        created_at: at,
-        updated_at: null,
-      })
-      .onConflict((oc) =>
-        oc.columns(['host', 'binary']).doUpdateSet((eb) => ({
-          report_count: eb('services.report_count', '+', 1),
-          topic: eb.ref('excluded.topic'),
-          updated_at: at,
-        })),
-      )
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await this.#write('reportService', db, (conn) =>
+      conn
+        .insertInto('services')
+        .values({
+          host: report.host,
+          binary: report.binary,
+          topic: report.topic,
+          report_count: 1,
+          disabled: c.boolean(false),
+          created_at: at,
+          updated_at: null,
+        })
+        .onConflict((oc) =>
+          oc.columns(['host', 'binary']).doUpdateSet((eb) => ({
+            report_count: eb('services.report_count', '+', 1),
+            topic: eb.ref('excluded.topic'),
+            updated_at: at,
+          })),
+        )
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
     return this.#service(row);
   }
 
   /** Every service row, ordered by binary, then host. */
   async listServices(): Promise<ServiceRecord[]> {
-    const rows = await this.#live()
-      .selectFrom('services')
-      .selectAll()
-      .orderBy('binary')
-      .orderBy('host')
-      .execute();
+    const db = this.#live();
+    const rows = await this.#guard('listServices', 'read', () =>
+      db.selectFrom('services').selectAll().orderBy('binary').orderBy('host').execute(),
+    );
     return rows.map((row) => this.#service(row));
   }
 
   /** Resolves when the database answers `select 1`; rejects otherwise (and after `close()`). */
   async ping(): Promise<void> {
-    await sql`select 1`.execute(this.#live());
+    const db = this.#live();
+    await this.#guard('ping', 'read', () => sql`select 1`.execute(db));
   }
 
   /** Closes the connection (or pool). Idempotent; every later call rejects with `StoreClosedError`. */
@@ -227,6 +270,37 @@ export class ConductorStore {
   #live(): Kysely<ConductorDatabase> {
     if (this.#closing) throw new StoreClosedError();
     return this.db;
+  }
+
+  /** Runs one statement; a lost or unreachable server becomes a `DatabaseOpenError`. */
+  async #guard<T>(what: string, kind: UnavailableKind, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw isConnectionError(err) ? databaseUnavailable(what, err, kind) : err;
+    }
+  }
+
+  /**
+   * Runs one writing statement (its own transaction) on a connection of its own. A lost or
+   * unreachable server becomes a `DatabaseOpenError`: "nothing was written" when no connection
+   * could be had or the statement was not sent, "the outcome is unknown" when it was under way.
+   */
+  async #write<T>(
+    what: string,
+    db: Kysely<ConductorDatabase>,
+    work: (conn: Kysely<ConductorDatabase>) => Promise<T>,
+  ): Promise<T> {
+    let sent = false;
+    try {
+      return await db.connection().execute((conn) => {
+        sent = true;
+        return work(conn);
+      });
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      throw databaseUnavailable(what, err, sent && !wasNotSent(err) ? 'in-doubt' : 'write');
+    }
   }
 
   #vim(row: Selectable<VimsTable>): Vim {
