@@ -289,6 +289,8 @@ const EXPORTS: Record<string, readonly string[]> = {
     'DEFAULT_EVENT_LIMIT',
     'DatabaseMigrationError',
     'DatabaseOpenError',
+    'DatabaseOutcomeUnknown',
+    'DatabaseUnavailable',
     'DatabaseUrlError',
     'InvalidProbeOption',
     'InvalidRpcArgumentError',

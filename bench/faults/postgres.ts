@@ -12,7 +12,8 @@
  * each time down for `--down` seconds before it is started again. It reports:
  * - calls: ok, failed by error class, of which in doubt (the connection was lost while the COMMIT
  *   was under way), timed out (no answer within `--timeout`) and hung (not settled within the timeout
- *   + 2 s): timed out and hung must be 0, every failure a `DatabaseOpenError`;
+ *   + 2 s): timed out and hung must be 0, every failure a `DatabaseUnavailable` (nothing
+ *   written) or `DatabaseOutcomeUnknown` (in doubt);
  * - crashes of the service process (must be 0; it is never restarted);
  * - for each restart: how long the server took to stop, and the reconnect time, from the moment the
  *   server accepts connections again to the first `update_vim` that started after it and succeeded;
@@ -34,7 +35,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { Conductor, conductorConfig, type VimStatus } from '../../src/conductor/index.js';
-import { IN_DOUBT } from '../../src/conductor/db/unavailable.js';
 import { createLogger, RemoteError, RequestContext, setRootLogger } from '../../src/core/index.js';
 import { getRpcTransport, MessagingTimeout, RpcClient } from '../../src/messaging/index.js';
 import { Service } from '../../src/service/index.js';
@@ -42,6 +42,9 @@ import { type PgServer, type PgStopMode, startPgServer, stopPgServers } from '..
 import { mulberry32 } from '../lib/random.js';
 import { fmt, percentiles } from '../lib/stats.js';
 import { printResult, type FaultFigure } from './result.js';
+
+/** The failures that are clean: the caller is told whether anything was written. */
+const CLEAN_FAILURES = new Set(['DatabaseUnavailable', 'DatabaseOutcomeUnknown']);
 
 const { values: opts } = parseArgs({
   options: {
@@ -92,7 +95,7 @@ interface ServiceResult {
   type: 'result';
   calls: number;
   ok: number;
-  /** Failures by class (a RemoteError by its remote class, `in doubt` split off). */
+  /** Failures by class (a RemoteError by its remote class). */
   failed: Record<string, number>;
   inDoubt: number;
   timedOut: number;
@@ -224,9 +227,8 @@ async function service(url: string): Promise<void> {
           r.timedOut++;
           bump(r.timedOutBy, key);
         } else if (err instanceof RemoteError) {
-          const inDoubt = err.excType === 'DatabaseOpenError' && err.value.includes(IN_DOUBT);
-          cls = inDoubt ? `${err.excType} (in doubt)` : err.excType;
-          if (inDoubt) {
+          cls = err.excType;
+          if (cls === 'DatabaseOutcomeUnknown') {
             r.inDoubt++;
             bump(r.inDoubtBy, key);
           }
@@ -469,7 +471,7 @@ function report(
   const failed = r ? Object.values(r.failed).reduce((a, b) => a + b, 0) : 0;
   const unclean = r
     ? Object.entries(r.failed)
-        .filter(([cls]) => !cls.startsWith('DatabaseOpenError'))
+        .filter(([cls]) => !CLEAN_FAILURES.has(cls))
         .reduce((a, [, n]) => a + n, 0)
     : 0;
   const reconnect = r?.reconnectMs ?? [];

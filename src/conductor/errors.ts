@@ -25,6 +25,28 @@ export class DatabaseOpenError extends defineError(
   '%s',
 ) {}
 
+/**
+ * A store call found the database server unreachable, or lost its connection before its write
+ * was sent (PostgreSQL restarting or down): nothing was written, and a retry later may succeed.
+ */
+export class DatabaseUnavailable extends defineError(
+  'CONDUCTOR_DATABASE_UNAVAILABLE',
+  'DatabaseUnavailable',
+  DatabaseOpenError,
+  '%s',
+) {}
+
+/**
+ * The connection was lost after a write's `COMMIT` (or its one writing statement) was sent and
+ * before the answer: the change may or may not have been written. Read it back before retrying.
+ */
+export class DatabaseOutcomeUnknown extends defineError(
+  'CONDUCTOR_DATABASE_OUTCOME_UNKNOWN',
+  'DatabaseOutcomeUnknown',
+  DatabaseOpenError,
+  '%s',
+) {}
+
 /** A schema migration failed at open; nothing of it is kept where the database allows (PostgreSQL). */
 export class DatabaseMigrationError extends defineError(
   'CONDUCTOR_DATABASE_MIGRATION',

@@ -35,6 +35,8 @@ export {
   InvalidVimStatusError,
   DatabaseUrlError,
   DatabaseOpenError,
+  DatabaseUnavailable,
+  DatabaseOutcomeUnknown,
   DatabaseMigrationError,
   StoreClosedError,
   StoreNotOpenError,

@@ -31,6 +31,8 @@ const PINNED: readonly (readonly [string, string, string])[] = [
   ['CONDUCTOR_COORDINATION_URL', 'InvalidCoordinationUrl', 'InvalidOptionError'],
   ['CONDUCTOR_DATABASE_MIGRATION', 'DatabaseMigrationError', 'ConductorError'],
   ['CONDUCTOR_DATABASE_OPEN', 'DatabaseOpenError', 'ConductorError'],
+  ['CONDUCTOR_DATABASE_OUTCOME_UNKNOWN', 'DatabaseOutcomeUnknown', 'DatabaseOpenError'],
+  ['CONDUCTOR_DATABASE_UNAVAILABLE', 'DatabaseUnavailable', 'DatabaseOpenError'],
   ['CONDUCTOR_DATABASE_URL', 'DatabaseUrlError', 'ConductorError'],
   ['CONDUCTOR_ERROR', 'ConductorError', 'Error'],
   ['CONDUCTOR_HEALTH_CHECK', 'HealthCheckError', 'ConductorError'],

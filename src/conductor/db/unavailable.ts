@@ -1,5 +1,5 @@
 import { errorMessage } from '../../core/index.js';
-import { DatabaseOpenError } from '../errors.js';
+import { DatabaseOutcomeUnknown, DatabaseUnavailable } from '../errors.js';
 
 /** Node's socket errors that mean the server cannot be reached or went away. */
 const SOCKET_CODES = new Set([
@@ -57,20 +57,23 @@ export const IN_DOUBT = 'the outcome is unknown';
 export type UnavailableKind = 'read' | 'write' | 'in-doubt';
 
 /**
- * The `DatabaseOpenError` for a store call that failed because the server is unreachable or dropped
- * the connection. `in-doubt`: the connection was lost after the `COMMIT` (or a single writing
- * statement) was sent and before its answer, so the change may or may not have been written (the
- * message then contains {@link IN_DOUBT}); `write`: nothing was written.
+ * The error of a store call that failed because the server is unreachable or dropped the
+ * connection: `DatabaseOutcomeUnknown` for `in-doubt` (the connection was lost after the `COMMIT`,
+ * or a single writing statement, was sent and before its answer, so the change may or may not have
+ * been written; the message contains {@link IN_DOUBT}), else `DatabaseUnavailable` (`write`:
+ * nothing was written).
  */
 export function databaseUnavailable(
   what: string,
   err: unknown,
   kind: UnavailableKind,
-): DatabaseOpenError {
+): DatabaseUnavailable | DatabaseOutcomeUnknown {
   const why = errorMessage(err);
   const message =
     kind === 'in-doubt'
       ? `${what}: the database connection was lost before the write was confirmed (${why}); ${IN_DOUBT}: the change may or may not have been written`
       : `${what}: the database is unavailable (${why})${kind === 'write' ? '; nothing was written' : ''}`;
-  return new DatabaseOpenError(message, { cause: err });
+  return kind === 'in-doubt'
+    ? new DatabaseOutcomeUnknown(message, { cause: err })
+    : new DatabaseUnavailable(message, { cause: err });
 }
