@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { type AddHelpTextContext, Command, CommanderError } from 'commander';
 import {
   ConductorError,
   ConfigValidationError,
@@ -70,19 +70,89 @@ Examples:
   addVimCommand(program, ctx);
   addServicesCommand(program, ctx);
   addMembersCommand(program, ctx);
+  // commander answers a command that needs a sub-command (`conductor rpc`, bare `conductor`) with
+  // the whole help on stderr; a one-line usage error instead (`--help` is not an error: unchanged).
+  program.on('beforeAllHelp', (context: AddHelpTextContext) => {
+    if (context.error && context.command.commands.length > 0) {
+      throw missingCommand(context.command);
+    }
+  });
   return program;
+}
+
+/** `a, b or c`. */
+function orList(names: readonly string[]): string {
+  return names.length <= 1
+    ? names.join('')
+    : `${names.slice(0, -1).join(', ')} or ${names[names.length - 1] ?? ''}`;
+}
+
+/**
+ * The usage error for `cmd` given without a sub-command (`rpc needs a command: call or cast (see
+ * conductor rpc --help)`), or with an unknown one after `help` (`conductor help frob`).
+ */
+function missingCommand(cmd: Command): UsageError {
+  const path: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) path.unshift(c.name());
+  const see = `(see ${path.join(' ')} --help)`;
+  const [first, second] = cmd.args;
+  if (first === 'help' && second !== undefined) {
+    return new UsageError(`unknown command '${second}' ${see}`);
+  }
+  const names = cmd
+    .createHelp()
+    .visibleCommands(cmd)
+    .map((c) => c.name())
+    .filter((name) => name !== 'help');
+  const what = cmd.parent ? `${path.slice(1).join(' ')} needs a command` : 'missing command';
+  return new UsageError(`${what}: ${orList(names)} ${see}`);
+}
+
+/** The location every value from the command line (`--set`, `--host`, ...) is reported with. */
+const COMMAND_LINE = 'command-line option';
+
+/**
+ * True when a ConfigValidationError problem is the command line's doing: a range or choice problem
+ * located at a command-line option, or a cross-field rule whose values (`(from ...)`) all come from
+ * the command line or the defaults, at least one from the command line.
+ */
+function problemFromCommandLine(problem: string): boolean {
+  if (problem.startsWith(COMMAND_LINE)) return true;
+  const sources = [...problem.matchAll(/\(from ([^)]*)\)/g)].map((m) => m[1] ?? '');
+  return (
+    sources.some((s) => s.startsWith(COMMAND_LINE)) &&
+    sources.every((s) => s.startsWith(COMMAND_LINE) || s === 'default')
+  );
 }
 
 /** A configuration error caused by the command line itself (`--set`, `--host`, ...). */
 function fromCommandLine(err: unknown): boolean {
-  const cli = (where: string): boolean => where.startsWith('command-line option');
+  const cli = (where: string): boolean => where.startsWith(COMMAND_LINE);
   if (err instanceof ConfigValueError) return cli(err.location);
   if (err instanceof NoSuchOptError) return cli(err.message);
-  if (err instanceof ConfigValidationError) return err.problems.every(cli);
+  if (err instanceof ConfigValidationError) return err.problems.every(problemFromCommandLine);
   return false;
 }
 
-/** Prints `err` (one line unless it is a multi-line ConductorError message) and gives its status. */
+/**
+ * The one-line form of an error: a ConfigValidationError's problems joined with `; ` (its own
+ * message has one `  - ...` line per problem), any other message with its newlines folded.
+ */
+function errorLine(err: Error): string {
+  if (err instanceof ConfigValidationError) {
+    const n = err.problems.length;
+    return oneLine(
+      `Invalid configuration (${String(n)} problem${n === 1 ? '' : 's'}): ${err.problems.join('; ')}`,
+    );
+  }
+  return oneLine(err.message);
+}
+
+/**
+ * Prints `err` as one line `conductor: ...` on stderr (with `--debug`, the stack of an error that
+ * is not a usage error follows) and gives its status: 2 for a usage error (including a bad value
+ * given on the command line), 1 otherwise.
+ */
 function report(err: unknown, ctx: CliContext): number {
   const { stderr } = ctx.io;
   if (err instanceof CommanderError) {
@@ -94,11 +164,11 @@ function report(err: unknown, ctx: CliContext): number {
     return EXIT.USAGE;
   }
   if (err instanceof ImportClassError || err instanceof NotAManagerError || fromCommandLine(err)) {
-    stderr.write(`conductor: ${oneLine((err as Error).message)}\n`);
+    stderr.write(`conductor: ${errorLine(err as Error)}\n`);
     return EXIT.USAGE;
   }
   if (err instanceof ConductorError) {
-    stderr.write(`conductor: ${err.message}\n`);
+    stderr.write(`conductor: ${errorLine(err)}\n`);
     if (ctx.debug && err.stack) stderr.write(`${err.stack}\n`);
     return EXIT.FAILURE;
   }

@@ -5,6 +5,7 @@ import {
   maskUrlPassword,
 } from '../core/index.js';
 import type { BackendOptions, CoordinationBackend, LeaseRecord } from './backend.js';
+import { redisDbIndex } from './url.js';
 
 /*
  * Key layout (all under `${keyPrefix}:`):
@@ -158,6 +159,8 @@ export class RedisBackend implements CoordinationBackend {
   readonly #prefix: string;
   readonly #timeoutMs: number;
   readonly #password: string;
+  /** The database index of the URL (`/2`, `?db=2`); 0 when none. */
+  readonly #db: number;
   #state: State = 'idle';
   /** True once connected: only then does the client retry a lost connection by itself. */
   #retry = false;
@@ -170,6 +173,7 @@ export class RedisBackend implements CoordinationBackend {
    * @param url `redis://` or `rediss://` URL (holds the password: only {@link where} is ever shown).
    * @param options operation timeout, key prefix, and `where` to override the masked URL shown in
    *   errors and health reports.
+   * @throws InvalidCoordinationUrl when the URL's db index is not a non-negative integer.
    */
   constructor(url: string, options: BackendOptions & { where?: string } = {}) {
     this.where = options.where ?? maskUrlPassword(url);
@@ -182,6 +186,7 @@ export class RedisBackend implements CoordinationBackend {
     }
     this.#timeoutMs = Math.max(1, Math.round(timeout * 1000));
     this.#password = passwordOf(url);
+    this.#db = dbIndexOf(url, this.where);
     const redis = new Redis(url, {
       lazyConnect: true,
       // Fail fast while disconnected instead of queueing: a queued acquire replayed seconds later
@@ -218,9 +223,10 @@ export class RedisBackend implements CoordinationBackend {
   }
 
   /**
-   * Connects and checks the server with a PING. Rejects with `CoordinationUnavailable` (naming the
-   * cause, e.g. `connect ECONNREFUSED 127.0.0.1:6390`) within `operationTimeout`; after a failure
-   * nothing keeps retrying: call it again. Also reopens a closed backend.
+   * Connects and checks the server with a PING (and a SELECT of the URL's db index, when not 0).
+   * Rejects with `CoordinationUnavailable` (naming the cause, e.g. `connect ECONNREFUSED
+   * 127.0.0.1:6390`, or a db index the server does not have) within `operationTimeout`; after a
+   * failure nothing keeps retrying: call it again. Also reopens a closed backend.
    */
   connect(): Promise<void> {
     this.#connecting ??= this.#open().finally(() => {
@@ -258,6 +264,7 @@ export class RedisBackend implements CoordinationBackend {
       }
       await redis.connect();
       await redis.ping();
+      if (this.#db !== 0) await this.#select(redis);
     };
     try {
       await Promise.race([attempt(), deadline]);
@@ -278,6 +285,27 @@ export class RedisBackend implements CoordinationBackend {
       throw new CoordinationUnavailable(this.where, reason, { cause: e });
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Checks that the server took the URL's db index. ioredis sends that SELECT itself when it
+   * connects, but only reports a refusal as an 'error' event and then runs every command in db 0,
+   * so it is sent again here, where a refusal can fail connect().
+   */
+  async #select(redis: Redis): Promise<void> {
+    try {
+      await redis.select(this.#db);
+    } catch (e) {
+      const text = this.#scrub(errorText(e));
+      // A reply from the server (`ERR DB index is out of range`, `ERR SELECT is not allowed in
+      // cluster mode`): a wrong URL, not an outage. Anything else is for the caller's catch.
+      if (!/^[A-Z][A-Z_]+ /.test(text)) throw e;
+      throw new CoordinationUnavailable(
+        this.where,
+        `the server refused SELECT ${String(this.#db)} (${text}): check the db index in the URL (0 to the server's 'databases' setting - 1; 16 dbs by default)`,
+        { cause: e },
+      );
     }
   }
 
@@ -441,6 +469,22 @@ export class RedisBackend implements CoordinationBackend {
   #scrub(text: string): string {
     return this.#password ? text.split(this.#password).join('***') : text;
   }
+}
+
+/**
+ * The db index of a `redis://` or `rediss://` URL (0 when none). A URL `new URL()` cannot read is
+ * left to ioredis, whose own error names it.
+ */
+function dbIndexOf(url: string, where: string): number {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return 0;
+  }
+  return parsed.protocol === 'redis:' || parsed.protocol === 'rediss:'
+    ? redisDbIndex(parsed, where)
+    : 0;
 }
 
 /** The password of a redis URL ('' when none or not a URL). */

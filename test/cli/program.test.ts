@@ -1,4 +1,7 @@
 /** The program itself: help texts, --version, usage errors, error formatting, logging set-up. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXIT, logLevel, parseSet } from '../../src/cli/index.js';
 import { cli } from './helpers.js';
@@ -55,11 +58,13 @@ describe('conductor: help and version', () => {
     expect(r.stdout).toMatch(/Usage: conductor tasks/);
   });
 
-  it('no command: the help on stderr, exit 2', async () => {
+  it('no command: one usage error line naming the commands on stderr, exit 2', async () => {
     const r = await cli([]);
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/Usage: conductor/);
+    expect(r.stderr).toBe(
+      'conductor: missing command: run, config, rpc, tasks, vim, services or members (see conductor --help)\n',
+    );
   });
 });
 
@@ -67,6 +72,10 @@ describe('conductor: usage errors are one line on stderr and exit 2', () => {
   const cases: [string[], RegExp][] = [
     [['rn'], /^conductor: unknown command 'rn' \(Did you mean run\?\)$/],
     [['--nope'], /^conductor: unknown option '--nope'$/],
+    [['rpc'], /^conductor: rpc needs a command: call or cast \(see conductor rpc --help\)$/],
+    [['config'], /^conductor: config needs a command: show or sample \(see conductor config/],
+    [['vim'], /^conductor: vim needs a command: register, list or show \(see conductor vim/],
+    [['help', 'frob'], /^conductor: unknown command 'frob' \(see conductor --help\)$/],
     [['run', '--workers', '0'], /--workers <n>.*'0' is invalid\. must be a whole number >= 1$/],
     [['run', '--workers', '1.5'], /'1\.5' is invalid/],
     [['rpc', 'call', '--topic', 'T'], /missing required argument 'method'/],
@@ -83,6 +92,14 @@ describe('conductor: usage errors are one line on stderr and exit 2', () => {
     [['config', 'show', '--set', 'no_such=1'], /no such option no_such in group \[DEFAULT\]/],
     [['config', 'show', '--set', 'report_interval=ten'], /expected an integer >= 0, got 'ten'/],
     [['config', 'show', '--set', 'report_interval=-1'], /Invalid configuration \(1 problem\)/],
+    [
+      ['config', 'show', '--set', 'report_interval=-1', '--set', 'periodic_interval=-2'],
+      /Invalid configuration \(2 problems\): command-line option .*; command-line option /,
+    ],
+    [
+      ['config', 'show', '--set', 'coordination.heartbeat_interval=20'],
+      /heartbeat_interval must be less than lease_ttl: .*\(from command-line option/,
+    ],
     [['tasks', '--manager', './test/fixtures/cli/nowhere.ts#X'], /Cannot import module/],
     [['tasks', '--manager', './test/fixtures/cli/managers.ts#Nope'], /has no export 'Nope'/],
     [['tasks', '--manager', './test/fixtures/cli/managers.ts#NotAManager'], /not a Manager/],
@@ -115,6 +132,28 @@ describe('conductor: usage errors are one line on stderr and exit 2', () => {
     const r = await cli(['config', 'show'], { env: { CONDUCTOR_LOG_LEVEL: 'loud' } });
     expect(r.code).toBe(EXIT.USAGE);
     expect(r.stderr).toMatch(/^conductor: CONDUCTOR_LOG_LEVEL='loud' is not a log level/);
+  });
+
+  it('a rule broken by a file and the command line together is not a usage error: exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conductor-program-'));
+    try {
+      const file = join(dir, 'conductor.conf');
+      writeFileSync(file, '[coordination]\nlease_ttl = 10\n');
+      const r = await cli([
+        'config',
+        'show',
+        '--config-file',
+        file,
+        '--set',
+        'coordination.heartbeat_interval=20',
+      ]);
+      expect(r.code).toBe(EXIT.FAILURE);
+      expect(r.stderr).toBe(
+        `conductor: Invalid configuration (1 problem): heartbeat_interval must be less than lease_ttl: [coordination] heartbeat_interval = 20 (from command-line option 'coordination.heartbeat_interval'), [coordination] lease_ttl = 10 (from ${file})\n`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a runtime failure (unreadable config file) exits 1 with one line', async () => {

@@ -7,8 +7,9 @@
  * as a real process in a temporary working directory, with a minimal environment (PATH, HOME and
  * the case's variables: no CONDUCTOR_* of the developer), at most {@link CONCURRENCY} at a time,
  * each killed after {@link KILL_AFTER_MS}. Only inputs that fail before any broker is needed are
- * used (config parsing and validation, URL parsing, argument parsing, manager import); the two
- * `[coordination] backend_url` cases with a bad Redis db index talk to the Redis on 127.0.0.1:6379.
+ * used (config parsing and validation, URL parsing, argument parsing, manager import); the
+ * `[coordination] backend_url` case with Redis db 99 talks to the Redis on 127.0.0.1:6379 (which
+ * has the default 16 dbs).
  *
  * Per case, two tests:
  * - "fails ...": the exit status (1 configuration/runtime failure, 2 usage error), the error matches
@@ -18,13 +19,13 @@
  *   ended within {@link PROMPT_MS};
  * - "... in one line": stderr, trimmed, is exactly one line `conductor: ...` matching the regex.
  *
- * Known deviations are marked `it.fails` (so the file stays green, and turns red once fixed):
- * - `multiLine`: ConfigValidationError (a value out of range, not one of the choices, a
- *   cross-field rule) from a file, the environment or a rule prints "Invalid configuration (N
- *   problems):" followed by one "  - ..." line per problem; `rpc` without call/cast prints the
- *   whole help on stderr instead of an error line. Only their one-line test is `it.fails`.
- * - `knownBug`: both tests are `it.fails` (a redis backend_url with db `notadb` crashes with an
- *   uncaught ReplyError and its stack; db `99` is accepted with exit 0).
+ * Every case passes both tests. In particular a ConfigValidationError (values out of range, not
+ * one of the choices, cross-field rules: every problem found) is one line, its problems joined with
+ * "; " (status 2 when they all come from the command line, else 1; `--debug` adds the multi-line
+ * detail and the stack); a command without its sub-command (`conductor rpc`, bare `conductor`)
+ * is one usage error line naming the sub-commands, not the whole help; a redis `backend_url` whose
+ * db index is not a non-negative integer, or is refused by the server's SELECT, is a one-line
+ * error with status 1.
  *
  * Unknown options and sections in files, unknown CONDUCTOR_ variables, keys set twice and
  * deprecated names are NOT errors in this project (oslo.config ignores them): they are logged as
@@ -87,6 +88,14 @@ const DEBUG_CASES: readonly DebugCase[] = [
     config: '[DEFAULT\n',
     status: 1,
     first: /^conductor: \S+conductor\.conf:1: invalid section header/,
+  },
+  {
+    name: 'a value out of range (the multi-line detail follows)',
+    args: ['config', 'show', '--debug', '--config-file', '{conf}'],
+    config: '[DEFAULT]\nreport_interval = -1\n',
+    status: 1,
+    first:
+      /^conductor: Invalid configuration \(1 problem\): \S+conductor\.conf \[DEFAULT\] report_interval: /,
   },
   {
     name: 'an unsupported transport',
@@ -236,20 +245,9 @@ describe('config and input errors: one line, non-zero status, no stack, no secre
 
   for (const c of ERROR_CASES) {
     describe(`[${c.category}] ${c.name}`, () => {
-      const failing = c.knownBug === undefined ? it : it.fails;
-      failing(
-        c.knownBug
-          ? `KNOWN BUG (${c.knownBug}): fails with status ${c.status}, the problem named`
-          : `fails with status ${c.status}, the problem named, no stack, no secret, promptly`,
-        () => checkFailure(c),
-      );
-      const oneLine = c.knownBug === undefined && c.multiLine === undefined ? it : it.fails;
-      oneLine(
-        c.multiLine || c.knownBug
-          ? `KNOWN: not one line (${c.multiLine ?? c.knownBug})`
-          : 'the error is one line',
-        () => checkOneLine(c),
-      );
+      it(`fails with status ${c.status}, the problem named, no stack, no secret, promptly`, () =>
+        checkFailure(c));
+      it('the error is one line', () => checkOneLine(c));
     });
   }
 });
