@@ -70,6 +70,34 @@ export interface RpcDispatchEvent {
 /** The method label of a refused request whose method is not served or not readable. */
 export const UNKNOWN_METHOD = '_unknown_';
 
+/** What an {@link RpcServer} is handling at one moment ({@link RpcServer.inProgress}). */
+export interface RpcWorkInProgress {
+  /** Requests dispatched and not finished (replied, for a call), as {@link RpcServer.inFlight}. */
+  readonly requests: number;
+  /**
+   * Of those, the ones whose endpoint method is still running, by method name. The rest (a method
+   * that returned at once, its reply being written) finish within a few turns.
+   */
+  readonly methods: Readonly<Record<string, number>>;
+}
+
+/** What a graceful stop did, as the `Stopped RPC server` log line reports it. */
+export interface RpcStopReport {
+  /** Requests dispatched before `stop()` and left to finish (and reply). */
+  readonly inFlight: number;
+  /** Deliveries received but not dispatched, returned to their queues. */
+  readonly requeued: number;
+}
+
+/**
+ * Deliveries a driver's listener returned to the queue by itself while stopping (the rabbit
+ * listener's `requeued`); 0 for a listener that hands everything to the server.
+ */
+function requeuedBy(listener: DriverListener | undefined): number {
+  const n = (listener as { readonly requeued?: unknown } | undefined)?.requeued;
+  return typeof n === 'number' ? n : 0;
+}
+
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
 /** AMQP's `Basic.Qos` takes a 16-bit prefetch count. */
@@ -96,6 +124,11 @@ export class RpcServer {
   #listener: DriverListener | undefined;
   readonly #waiting: IncomingMessage[] = [];
   #active = 0;
+  /** Requests whose endpoint method returned a promise not yet settled, by method (only those). */
+  readonly #methods = new Map<string, number>();
+  /** Deliveries requeued by the server while stopping (the waiting ones, and late arrivals). */
+  #requeued = 0;
+  #stopReport: RpcStopReport | undefined;
   #draining = false;
   #idle: (() => void) | undefined;
 
@@ -134,6 +167,16 @@ export class RpcServer {
     return this.#active;
   }
 
+  /** What is being handled right now: the requests in flight and the methods still running. */
+  inProgress(): RpcWorkInProgress {
+    return { requests: this.#active, methods: Object.fromEntries(this.#methods) };
+  }
+
+  /** What the last graceful stop did, once `wait()` has resolved after it; else undefined. */
+  get stopReport(): RpcStopReport | undefined {
+    return this.#state === 'stopped' ? this.#stopReport : undefined;
+  }
+
   /** Declares the queues and starts consuming. */
   async start(): Promise<void> {
     if (this.#state === 'running' || this.#state === 'stopping')
@@ -155,22 +198,48 @@ export class RpcServer {
     }
   }
 
-  /** Stops taking requests; received but undispatched ones go back to the queue. */
+  /**
+   * Stops taking requests; received but undispatched ones go back to the queue. Those dispatched
+   * go on: `wait()` resolves once they have finished, and then logs `Stopped RPC server: N
+   * in-flight requests finished, M deliveries requeued` ({@link stopReport}).
+   */
   async stop(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
+    const inFlight = this.#active;
+    this.#requeued = 0;
+    this.#stopReport = undefined;
     await this.#listener?.stop();
-    for (const m of this.#waiting.splice(0)) m.requeue();
+    const waiting = this.#waiting.splice(0);
+    for (const m of waiting) m.requeue();
+    this.#requeued += waiting.length;
+    this.#stopReport = { inFlight, requeued: this.#requeued + requeuedBy(this.#listener) };
   }
 
   /** Resolves when every dispatched request has finished and replied. */
   async wait(): Promise<void> {
     if (this.#active > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
-    if (this.#state === 'stopping') this.#state = 'stopped';
+    if (this.#state !== 'stopping') return;
+    this.#state = 'stopped';
+    const r = this.#stopReport;
+    if (r) {
+      this.#logger.info(
+        {
+          topic: this.target.topic,
+          server: this.target.server,
+          inFlight: r.inFlight,
+          requeued: r.requeued,
+        },
+        `Stopped RPC server: ${r.inFlight} in-flight requests finished, ${r.requeued} deliveries requeued`,
+      );
+    }
   }
 
   #onMessage(m: IncomingMessage): void {
-    if (this.#state !== 'running') return m.requeue();
+    if (this.#state !== 'running') {
+      if (this.#state === 'stopping') this.#requeued++;
+      return m.requeue();
+    }
     if (this.#active >= this.#poolSize) {
       this.#waiting.push(m);
       return;
@@ -245,12 +314,23 @@ export class RpcServer {
       return this.#failed(m, request, err, startedAt);
     }
     if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      // Only a method still running across turns is listed by name (what a kill would cut off).
+      const method = request.method;
+      const methods = this.#methods;
+      methods.set(method, (methods.get(method) ?? 0) + 1);
+      const done = (): void => {
+        const n = (methods.get(method) ?? 1) - 1;
+        if (n > 0) methods.set(method, n);
+        else methods.delete(method);
+      };
       return Promise.resolve(result).then(
         (r) => {
+          done();
           stopHeartbeat();
           return this.#succeeded(m, request, r, startedAt);
         },
         (err: unknown) => {
+          done();
           stopHeartbeat();
           return this.#failed(m, request, err, startedAt);
         },

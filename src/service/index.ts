@@ -17,6 +17,7 @@ export {
   type ServiceOptions,
   type ServiceTaskInfo,
   type ServiceCoordinationOptions,
+  type ServiceWorkInProgress,
 } from './service.js';
 export { ClusterPlacement } from './cluster-placement.js';
 export {

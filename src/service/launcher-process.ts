@@ -21,6 +21,12 @@ import { ServiceLauncher } from './launcher-service.js';
 export const PARENT_CHECK_INTERVAL = 1;
 
 /**
+ * Seconds the primary waits past the graceful shutdown timeout before it SIGKILLs the workers
+ * still running: each worker stops on the same timeout by itself, logs what it cut off and exits 1.
+ */
+const CHILD_KILL_GRACE = 1;
+
+/**
  * Runs `workers` copies of a service in worker processes (oslo.service's `ProcessLauncher`, on
  * `node:cluster`). Must be created in the primary; each worker re-executes the entry script, whose
  * `launch()` call then runs the factory's service with a {@link ServiceLauncher}.
@@ -42,8 +48,10 @@ export class ProcessLauncher extends LauncherBase {
   #forkTimes: number[] = [];
   #running = true;
   #spawning = false;
-  /** Some worker ended badly during the shutdown, or had to be SIGKILLed. */
-  #unclean = false;
+  /** How the workers that ended badly during the shutdown ended (or that they were SIGKILLed). */
+  readonly #unclean: string[] = [];
+  /** Workers alive when the shutdown began. */
+  #stoppingCount = 0;
 
   constructor(
     conf: LauncherConf | undefined | null,
@@ -158,9 +166,18 @@ export class ProcessLauncher extends LauncherBase {
     }
     // Stopping: our SIGTERM may kill a worker before it installed its handlers; that is clean.
     if ((signal !== null && signal !== 'SIGTERM') || (signal === null && code !== 0)) {
-      this.#unclean = true;
+      this.#unclean.push(
+        signal ? `${pid} killed by ${signal}` : `${pid} exited with ${String(code)}`,
+      );
     }
-    if (this.#live().length === 0) this.#finish(this.#unclean ? 1 : 0);
+    if (this.#live().length > 0) return;
+    if (this.#unclean.length > 0) {
+      this.log.error(
+        { children: this.#unclean },
+        `${this.#unclean.length} of ${this.#stoppingCount} children did not stop cleanly: ${this.#unclean.join(', ')}`,
+      );
+    }
+    this.#finish(this.#unclean.length > 0 ? 1 : 0);
   }
 
   #shutdown(message: string): Promise<number> {
@@ -173,20 +190,22 @@ export class ProcessLauncher extends LauncherBase {
       this.#finish(0);
       return this.wait();
     }
+    this.#stoppingCount = live.length;
     this.log.info(`Waiting on ${live.length} children to exit`);
     this.#signalAll('SIGTERM');
     const timeout = this.shutdownTimeout();
     if (timeout > 0) {
       const ended = new AbortController();
       void this.wait().then(() => ended.abort());
-      void this.clock.sleep(timeout, ended.signal).then(
+      // The workers keep the same timeout and report what they cut off: give them a moment more.
+      void this.clock.sleep(timeout + CHILD_KILL_GRACE, ended.signal).then(
         () => {
           if (this.finished) return;
+          const remaining = this.#live().map((w) => w.process.pid);
           this.log.error(
-            { timeout, remaining: this.#live().map((w) => w.process.pid) },
+            { timeout, remaining },
             'Graceful shutdown timeout exceeded, killing remaining children',
           );
-          this.#unclean = true;
           this.#signalAll('SIGKILL');
         },
         () => undefined, // aborted: every child exited in time

@@ -122,6 +122,38 @@ export interface ServiceTaskInfo {
   readonly state?: TaskState;
 }
 
+/** What a {@link Service} is doing at one moment ({@link Service.inProgress}). */
+export interface ServiceWorkInProgress {
+  /** RPC requests dispatched and not finished (replied, for a call). */
+  readonly rpcRequests: number;
+  /** Of those, the ones whose endpoint method is still running, by method name. */
+  readonly rpcMethods: Readonly<Record<string, number>>;
+  /** The periodic task runs in progress, by task name (the `exact` mode names its running task). */
+  readonly tasks: readonly string[];
+}
+
+/** True when `w` holds anything a kill would cut off. */
+function busy(w: ServiceWorkInProgress): boolean {
+  return w.rpcRequests > 0 || w.tasks.length > 0;
+}
+
+/** `3 RPC requests in flight (slow ×2, other ×1), periodic task run long_task`. */
+function describeWorkInProgress(w: ServiceWorkInProgress): string {
+  const parts: string[] = [];
+  if (w.rpcRequests > 0) {
+    const methods = Object.entries(w.rpcMethods).map(([m, n]) => `${m} ×${n}`);
+    const running = Object.values(w.rpcMethods).reduce((a, n) => a + n, 0);
+    if (running < w.rpcRequests) methods.push(`replying ×${w.rpcRequests - running}`);
+    const noun = w.rpcRequests === 1 ? 'request' : 'requests';
+    parts.push(`${w.rpcRequests} RPC ${noun} in flight (${methods.join(', ')})`);
+  }
+  if (w.tasks.length > 0) {
+    const noun = w.tasks.length === 1 ? 'run' : 'runs';
+    parts.push(`periodic task ${noun} ${w.tasks.join(', ')}`);
+  }
+  return parts.length > 0 ? parts.join(', ') : 'nothing';
+}
+
 /** Hooks a manager may define beyond {@link Manager}'s. */
 /** Forwards run events to the service's state recorder, which exists only while it runs. */
 interface RecorderSlot {
@@ -385,6 +417,21 @@ export class Service implements ServiceBase {
   }
 
   /**
+   * What the service is doing now: the RPC requests in flight (and which methods still run) and
+   * the periodic task run in progress. A graceful stop waits for all of it; a kill cuts it off and
+   * logs it.
+   */
+  inProgress(): ServiceWorkInProgress {
+    const rpc = this.#server?.inProgress();
+    const task = this.runningTask();
+    return {
+      rpcRequests: rpc?.requests ?? 0,
+      rpcMethods: rpc?.methods ?? {},
+      tasks: task === undefined ? [] : [task],
+    };
+  }
+
+  /**
    * The task state store (the option, else the manager's): the stored last runs go to the tasks
    * before the periodic timer starts, and a recorder writes every run and skip from then on. A store
    * that cannot be read fails the start (its error says why); a write that fails is only logged.
@@ -493,20 +540,31 @@ export class Service implements ServiceBase {
   }
 
   /**
-   * Graceful stop: the RPC server takes no new requests (undispatched ones return to the queue) and
-   * in-flight calls finish and reply; the timers stop and a running periodic task finishes.
+   * Graceful stop: the timers start no new run, the RPC server takes no new requests (undispatched
+   * ones return to the queue, counted in its `Stopped RPC server` log line) and in-flight calls
+   * finish and reply, while a running periodic task finishes.
    */
   async stop(): Promise<void> {
     if (this.#state !== 'running' && this.#state !== 'starting') return this.#stopped;
     this.#state = 'stopping';
-    this.#log.info({ topic: this.topic, host: this.host }, `Stopping ${this.binary} node`);
+    const work = this.inProgress();
+    this.#log.info(
+      {
+        topic: this.topic,
+        host: this.host,
+        rpcInFlight: work.rpcRequests,
+        tasksRunning: work.tasks,
+      },
+      `Stopping ${this.binary} node`,
+    );
     try {
+      // No new task run may begin while the calls drain; the one running goes on.
+      this.#report?.stop();
+      this.#periodic?.stop();
       if (this.#server) {
         await this.#server.stop();
         await this.#server.wait();
       }
-      this.#report?.stop();
-      this.#periodic?.stop();
       await Promise.allSettled([this.#report?.wait(), this.#periodic?.wait()]);
       await this.#recorderSlot.recorder?.flush();
       await this.#stopCoordination();
@@ -522,9 +580,25 @@ export class Service implements ServiceBase {
     return this.#stopped;
   }
 
-  /** Immediate stop: consumers cancelled, timers stopped, nothing waited for. */
+  /**
+   * Immediate stop: consumers cancelled, timers stopped, nothing waited for. What it cuts off (RPC
+   * requests in flight, by method; the periodic task run) is logged as an error first, at once.
+   */
   async kill(): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'created') return;
+    const work = this.inProgress();
+    if (busy(work)) {
+      this.#log.error(
+        {
+          topic: this.topic,
+          host: this.host,
+          rpcInFlight: work.rpcRequests,
+          rpcMethods: work.rpcMethods,
+          tasksRunning: work.tasks,
+        },
+        `Service killed; cut off: ${describeWorkInProgress(work)}`,
+      );
+    }
     this.#state = 'stopping';
     this.#report?.stop();
     this.#periodic?.stop();

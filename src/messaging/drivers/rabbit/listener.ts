@@ -80,6 +80,7 @@ export class RabbitListener implements DriverListener, ConnectionMember {
   #acks: ChannelAcks | undefined;
   #stopping = false;
   #stopped: Promise<void> | undefined;
+  #requeued = 0;
 
   constructor(
     ctx: ListenerContext,
@@ -109,6 +110,14 @@ export class RabbitListener implements DriverListener, ConnectionMember {
     this.#prefetch = Math.min(qos > 0 ? qos : prefetch, 65535); // Basic.Qos takes a short
     this.#log = ctx.config.logger.child({ topic: this.topic, server: target.server });
     this.#shared = ctx.connection;
+  }
+
+  /**
+   * Deliveries this listener returned to their queue itself, never handing them to the server:
+   * those that arrived while it was stopping (the server counts the ones it held).
+   */
+  get requeued(): number {
+    return this.#requeued;
   }
 
   /** True while consuming. */
@@ -371,7 +380,10 @@ export class RabbitListener implements DriverListener, ConnectionMember {
       void closeQuietly(ch, this.#log, 'Could not close the channel of a cancelled consumer');
       return;
     }
-    if (this.#stopping) return this.#settle(ch, (c) => c.nack(msg, false, true));
+    if (this.#stopping) {
+      this.#requeued++;
+      return this.#settle(ch, (c) => c.nack(msg, false, true));
+    }
     const max = this.#ctx.config.options.rabbit_max_message_size;
     const r = isLean(msg) ? readLeanInbound(msg, max) : readInbound(msg.content, max);
     if (!r.ok) {
