@@ -143,12 +143,17 @@ export class PublisherChannels {
     return this.#closed;
   }
 
-  /** Closes the channels for good. */
-  close(): void {
+  /**
+   * Closes the channels for good. Resolves once the broker confirmed their close: amqplib's
+   * connection close does not wait for what a channel still buffers, so a reply written just before
+   * would be lost if the connection closed first.
+   */
+  close(): Promise<void> {
     this.#closed = true;
     this.changed.notify();
-    this.#closeChannels(this.current);
+    const closing = this.#closeChannels(this.current);
     this.current = undefined;
+    return closing;
   }
 
   /** Opens a pair on a new connection (from the connection's set-up). */
@@ -207,12 +212,14 @@ export class PublisherChannels {
     setImmediate(() => void this.#reopen(pc.conn));
   }
 
-  #closeChannels(pc: PubChannel | undefined): void {
-    if (!pc) return;
+  #closeChannels(pc: PubChannel | undefined): Promise<void> {
+    if (!pc) return Promise.resolve();
     pc.open = false;
     const why = `Could not close a ${this.#o.name} channel (already closed, with its connection or its pair)`;
-    if (pc.confirm) void closeQuietly(pc.confirm.ch, this.#log, why);
-    void closeQuietly(pc.plain.ch, this.#log, why);
+    return Promise.all([
+      pc.confirm ? closeQuietly(pc.confirm.ch, this.#log, why) : undefined,
+      closeQuietly(pc.plain.ch, this.#log, why),
+    ]).then(() => undefined);
   }
 
   async #reopen(conn: ChannelModel): Promise<void> {

@@ -24,6 +24,10 @@ import {
   PublisherChannels,
   watchDrain,
 } from './publisher-channels.js';
+import { withTimeout } from './util.js';
+
+/** Seconds {@link Publisher.close} waits for the broker to confirm its channels closed. */
+const CHANNEL_CLOSE_TIMEOUT = 2;
 
 export type { ExchangeSpec, PublishCallback, PublishRequest } from './publish-request.js';
 
@@ -101,11 +105,26 @@ export class Publisher {
     return this.#channels.open(conn);
   }
 
+  /**
+   * Closes the channels, once what they buffer is written (bounded by {@link CHANNEL_CLOSE_TIMEOUT}:
+   * a broker that does not answer is dropped with the connection).
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#channels.close();
+    const closing = this.#channels.close();
     this.#deadlines.clear();
     this.#outstanding.disarm();
+    await withTimeout(
+      closing,
+      CHANNEL_CLOSE_TIMEOUT,
+      this.#config.clock,
+      `Closing the ${this.#name} channels`,
+    ).catch((err: unknown) =>
+      this.#config.logger.debug(
+        { connection: this.#name, err: errorMessage(err) },
+        'The broker did not confirm the close of the publisher channels in time',
+      ),
+    );
   }
 
   /**
