@@ -113,12 +113,18 @@ export async function runService(options: RunServiceOptions): Promise<number> {
   const factory = async (): Promise<ServiceBase> => {
     const service = await build().catch(failed);
     if (!onStartError) return service;
+    // A start the launcher abandons for a stop (it kills the service) is no failure to report.
+    let killed = false;
     return {
-      start: () => service.start().catch(failed),
+      start: () =>
+        service.start().catch((err: unknown) => (killed ? Promise.reject(err) : failed(err))),
       stop: () => service.stop(),
       wait: () => service.wait(),
       reset: () => service.reset(),
-      kill: () => service.kill(),
+      kill: () => {
+        killed = true;
+        return service.kill();
+      },
     };
   };
   const launcher = launch(conf, factory, {

@@ -15,6 +15,9 @@ export interface ServiceLauncherOptions extends Omit<LaunchOptions, 'workers'> {
   exitWhenDone?: boolean;
 }
 
+/** Seconds a stop lets a start in progress end before abandoning it (see `shutdown`). */
+const START_GRACE = 1;
+
 type State = 'starting' | 'running' | 'restarting' | 'stopping' | 'done';
 
 /**
@@ -34,6 +37,8 @@ export class ServiceLauncher extends LauncherBase {
   #state: State = 'starting';
   /** Serialises start, restarts and the final stop. Never rejects. */
   #chain: Promise<void>;
+  /** True while the service's start() runs. */
+  #startPending = false;
   /** A restart queued on the chain and not yet begun (SIGHUPs coalesce into it). */
   #queuedRestart: Promise<void> | undefined;
 
@@ -81,6 +86,7 @@ export class ServiceLauncher extends LauncherBase {
     this.#state = 'stopping';
     this.log.info(message);
     const timeout = this.shutdownTimeout();
+    if (this.#startPending) void this.#abandonStartAfter(timeout);
     // Waits for a start or restart in progress, then stops; all within the one timeout.
     const work = this.#chain.then(() => this.#stopAndWait());
     void withTimeout(work, timeout, this.clock).then((result) => {
@@ -97,6 +103,23 @@ export class ServiceLauncher extends LauncherBase {
       }
     });
     return this.wait();
+  }
+
+  /**
+   * A start still in progress when the stop came: waited for {@link START_GRACE} seconds (at most
+   * half the timeout), so that one about to end is stopped gracefully; one still waiting then (for
+   * a broker, a database) has nothing to drain and is abandoned: the service is killed, which ends
+   * its start, rather than waited for until the timeout and an exit 1.
+   */
+  async #abandonStartAfter(timeout: number): Promise<void> {
+    const grace = timeout > 0 ? Math.min(START_GRACE, timeout / 2) : START_GRACE;
+    const done = new AbortController();
+    const ended = this.#chain.then(() => done.abort());
+    await Promise.race([ended, this.clock.sleep(grace, done.signal).catch(() => undefined)]);
+    done.abort();
+    if (!this.#startPending) return;
+    this.log.info({ after: grace }, 'The service is still starting: its start is abandoned');
+    this.#killService();
   }
 
   protected get stopping(): boolean {
@@ -118,7 +141,12 @@ export class ServiceLauncher extends LauncherBase {
         throw new NotAServiceError('The service factory did not return a ServiceBase');
       }
       this.#service = service;
-      await service.start();
+      this.#startPending = true;
+      try {
+        await service.start();
+      } finally {
+        this.#startPending = false;
+      }
       this.#serviceRunning = true;
     } catch (err) {
       await this.#failStart(err);
@@ -130,6 +158,12 @@ export class ServiceLauncher extends LauncherBase {
 
   /** Logs a failed start, stops what may have been started (bounded), and finishes with 1. */
   async #failStart(err: unknown): Promise<void> {
+    // The start was abandoned for a stop (see shutdown): the stop reports and ends it.
+    if (this.#state === 'stopping') {
+      this.log.debug({ err }, 'The abandoned start ended');
+      this.#serviceRunning = false;
+      return;
+    }
     this.log.error({ err }, 'Error starting service');
     const service = this.#service;
     this.#serviceRunning = false;

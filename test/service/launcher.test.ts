@@ -348,17 +348,60 @@ describe('ServiceLauncher', () => {
     await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(130));
   });
 
-  it('SIGTERM during a slow start waits for the start, then stops', async () => {
+  it('SIGTERM during a start still waiting (for a broker) abandons it: killed, status 0', async () => {
+    // It used to wait for the start, up to graceful_shutdown_timeout, then exit 1.
+    const service = new FakeService();
+    let abort!: (err: Error) => void;
+    service.startImpl = () => new Promise<void>((_resolve, reject) => (abort = reject));
+    service.kill = () => {
+      service.calls.push('kill');
+      abort(new Error('Transport is closed'));
+    };
+    const clock = new VirtualClock();
+    const { signals, launcher, logs } = setup({ service, clock });
+    await started(service);
+    signals.emit('SIGTERM');
+    // A start about to end gets a second to do so (then the stop is the graceful one).
+    await clock.advance(0.9);
+    expect(await peek(launcher.wait())).toBe('pending');
+    await clock.advance(0.1);
+    expect(await launcher.wait()).toBe(0);
+    // Nothing ran, so there is nothing to stop gracefully.
+    expect(service.calls).toEqual(['start', 'kill']);
+    expect(logs.messages(LEVEL.info)).toContain(
+      'The service is still starting: its start is abandoned',
+    );
+    expect(logs.messages(LEVEL.error)).not.toContain('Error starting service');
+  });
+
+  it('SIGTERM during a slow start that ends within a second: the start ends, then a graceful stop', async () => {
     const service = new FakeService();
     const startGate = gate();
     service.startImpl = () => startGate.promise;
-    const { signals, launcher } = setup({ service });
+    const clock = new VirtualClock();
+    const { signals, launcher } = setup({ service, clock });
     await started(service);
     signals.emit('SIGTERM');
+    await clock.advance(0.5);
     expect(await peek(launcher.wait())).toBe('pending');
     startGate.open();
     expect(await launcher.wait()).toBe(0);
     expect(service.calls).toEqual(['start', 'stop', 'wait']);
+  });
+
+  it('a start that ignores the kill is waited for until the timeout, then status 1', async () => {
+    const service = new FakeService();
+    const startGate = gate();
+    service.startImpl = () => startGate.promise;
+    const clock = new VirtualClock();
+    const { signals, launcher } = setup({ service, clock, gracefulShutdownTimeout: 5 });
+    await started(service);
+    signals.emit('SIGTERM');
+    expect(await peek(launcher.wait())).toBe('pending');
+    await clock.advance(1);
+    expect(service.calls).toEqual(['start', 'kill']);
+    await clock.advance(4);
+    expect(await launcher.wait()).toBe(1);
   });
 
   it('SIGHUP reloads the configuration, then stop, wait, reset, start; it keeps running', async () => {

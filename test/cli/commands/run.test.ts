@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../../../src/cli/index.js';
 import { cli, fakeSignals, MANAGERS, startCli } from '../helpers.js';
 import { ensureBuilt, ROOT } from '../build.js';
@@ -186,4 +186,41 @@ describe('conductor run (real process)', () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     }
   });
+
+  it('SIGTERM while the start waits for an unreachable broker: abandoned, exit 0 within seconds', async () => {
+    // It used to wait for the start until graceful_shutdown_timeout (here 30 s), then exit 1.
+    const proc = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'dist/src/cli/main.js'),
+        'run',
+        '--set',
+        'transport_url=rabbit://guest:guest@127.0.0.1:1/',
+        '--set',
+        'graceful_shutdown_timeout=30',
+        '--set',
+        'ops.listen=0',
+      ],
+      { cwd: ROOT, env: { ...process.env, CONDUCTOR_LOG_LEVEL: 'info' }, stdio: 'pipe' },
+    );
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) =>
+      proc.on('exit', (code) => resolve(code)),
+    );
+    try {
+      await vi.waitFor(() => expect(out).toMatch(/is unreachable/), { timeout: 10_000 });
+      const t0 = Date.now();
+      proc.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(out).toMatch(/"msg":"The service is still starting: its start is abandoned"/);
+      expect(out).not.toMatch(/Graceful shutdown timeout exceeded/);
+      expect(err).toBe('');
+    } finally {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
+  }, 20_000);
 });
