@@ -1,10 +1,18 @@
 import { type ConfigOpts, createConfig } from '../config/index.js';
 import { getLogger, type Logger, type RequestContext } from '../core/index.js';
 import { periodicTask, type TaskRun, type TaskStateStore } from '../periodic/index.js';
-import { type HealthCheck, Manager, type ManagerOptions, type Service } from '../service/index.js';
+import {
+  type HealthCheck,
+  Manager,
+  type ManagerOptions,
+  type OpsViewSection,
+  opsView,
+  type Service,
+} from '../service/index.js';
 import { type ConductorStore, openStore, type VimStatus } from './db/index.js';
 
 import { VimMonitor, type VimMonitorReport } from './monitor.js';
+import { conductorOpsView } from './ops-view.js';
 import { InvalidRpcArgumentError, StoreNotOpenError } from './errors.js';
 import { conductorOptionSets, vimMonitorConfig, vimMonitorOptions } from './options.js';
 
@@ -115,6 +123,16 @@ export class Conductor extends Manager {
   /** `/healthz` includes the database. */
   override healthChecks(): HealthCheck[] {
     return [{ name: 'database', check: () => this.store.ping() }];
+  }
+
+  /** The ops dashboard's sections: services and heartbeats, VIMs, VIM events (never RPC-callable). */
+  [opsView](service: Service): Promise<OpsViewSection[]> {
+    return conductorOpsView({
+      store: this.store,
+      service,
+      serviceDownTime: this.conf.getDefault<number>('service_down_time'),
+      now: this.#now(),
+    });
   }
 
   /**

@@ -76,6 +76,11 @@ export interface ServiceMetrics {
    */
   watchTaskRuns(listener: (event: TaskRunEvent) => void): () => void;
   /**
+   * Calls `listener` after every RPC request recorded from now on (the ops dashboard's rates by
+   * method); returns the function that removes it. A listener that throws is ignored.
+   */
+  watchRpc(listener: (event: RpcDispatchEvent) => void): () => void;
+  /**
    * Where the gauges read at scrape time come from (heartbeat age, service up); the getter may return
    * undefined while the service does not exist yet. A later call replaces the earlier one.
    */
@@ -133,6 +138,7 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
   const stats = new Map<string, TaskStats>();
   const counts = new Map<string, TaskCounts>();
   const listeners = new Set<(event: TaskRunEvent) => void>();
+  const rpcListeners = new Set<(event: RpcDispatchEvent) => void>();
   const count = (name: string, add: Partial<TaskCounts>): void => {
     const c = counts.get(name) ?? NO_COUNTS;
     counts.set(name, {
@@ -345,6 +351,13 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
     onRpc: (e) => {
       rpcMessages.inc({ method: e.method, outcome: e.outcome });
       rpcDuration.observe({ method: e.method }, Math.max(0, e.duration));
+      for (const listener of rpcListeners) {
+        try {
+          listener(e);
+        } catch {
+          // A listener's failure is not the metrics' (nor the request's) business.
+        }
+      }
     },
     onEventLoopStall: (stall) => {
       stalls.inc();
@@ -357,6 +370,11 @@ export function createServiceMetrics(options: ServiceMetricsOptions = {}): Servi
       const entry = (e: TaskRunEvent): void => listener(e);
       listeners.add(entry);
       return () => void listeners.delete(entry);
+    },
+    watchRpc: (listener) => {
+      const entry = (e: RpcDispatchEvent): void => listener(e);
+      rpcListeners.add(entry);
+      return () => void rpcListeners.delete(entry);
     },
     bindService: (get) => {
       getService = get;

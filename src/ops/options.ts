@@ -7,7 +7,11 @@ export const opsOptions = defineOptions({
   options: {
     listen: opt.string({
       default: '127.0.0.1:9410',
-      help: "host:port of the operations HTTP endpoint (/healthz, /metrics, /tasks); '0' or empty disables it. Without a host it listens on 127.0.0.1.",
+      help: "host:port of the operations HTTP endpoint (/healthz, /metrics, /tasks, and the dashboard at /); '0' or empty disables it. Without a host it listens on 127.0.0.1.",
+    }),
+    allow_actions: opt.bool({
+      default: false,
+      help: 'Let the dashboard (GET /) run a periodic task now, or disable and enable it: POST /actions/tasks/<name>/run|disable|enable, from the page only (a custom header and a same-origin check). False: the routes do not exist (404) and the page shows no buttons. Anyone who can reach the endpoint can use them: keep it on a trusted address.',
     }),
     stall_threshold: opt.float({
       default: 0.5,

@@ -10,11 +10,23 @@ import {
   realClock,
 } from '../core/index.js';
 import type { HealthCheck, Service } from '../service/index.js';
+import {
+  ACTION_PREFIX,
+  buildSnapshot,
+  DASHBOARD_CSP,
+  DASHBOARD_CSS,
+  DASHBOARD_HTML,
+  DASHBOARD_JS,
+  DashboardHistory,
+  RPC_WINDOW,
+  runAction,
+} from './dashboard/index.js';
 import { describeError } from './describe.js';
-import { EventLoopMonitor, runHealthChecks } from './health.js';
+import { EventLoopMonitor, type HealthReport, runHealthChecks } from './health.js';
 import { opsOptions } from './options.js';
 import { formatListen, type ListenAddress, parseListen } from './listen.js';
 import type { ServiceMetrics } from './metrics.js';
+import { taskRows } from './tasks.js';
 
 /** Options of {@link OpsServer}. */
 export interface OpsServerOptions {
@@ -46,7 +58,25 @@ export interface OpsServerOptions {
   stallWindow?: number;
   /** Seconds each health check may take before it counts as failed. Default 2. */
   checkTimeout?: number;
+  /**
+   * Serve the dashboard: `GET /` (the page), `/dashboard.js`, `/dashboard.css`, `/dashboard.json`.
+   * Default true.
+   */
+  dashboard?: boolean;
+  /**
+   * `[ops] allow_actions`: the dashboard's task actions (`POST /actions/tasks/<name>/run|disable|
+   * enable`). Default false: those routes do not exist (404) and the page offers no action.
+   */
+  allowActions?: boolean;
 }
+
+/** Headers of the dashboard's responses besides the usual ones. */
+const PAGE_HEADERS = {
+  'Content-Security-Policy': DASHBOARD_CSP,
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
 
 const ALLOW = 'GET, HEAD';
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -100,7 +130,7 @@ const sendJson = (res: ServerResponse, status: number, value: unknown, headers =
   send(res, status, JSON.stringify(value), JSON_TYPE, headers);
 
 /**
- * The operations HTTP endpoint of a service (node:http, GET and HEAD only):
+ * The operations HTTP endpoint of a service (node:http, GET and HEAD, and POST for the actions):
  *
  * - `/healthz`: 200 `{"status":"ok","checks":{...}}` when every check passes (the service's
  *   `healthChecks()` plus `event_loop`, see {@link EventLoopMonitor}: it fails while event-loop
@@ -115,6 +145,13 @@ const sendJson = (res: ServerResponse, status: number, value: unknown, headers =
  *   are ISO-8601, unknown values null. They come from the task state the service keeps (which a
  *   state store carries across restarts), else from what the metrics saw in this process.
  *
+ * - `/` (unless `dashboard: false`): the dashboard page, with `/dashboard.js`, `/dashboard.css`
+ *   and `/dashboard.json` (the snapshot it polls every 2 s: the service, `/healthz`'s report, the
+ *   tasks with their lateness history, the cluster's members, leases and shards, RPC rates by
+ *   method, and the manager's own sections, see `opsView`), under a strict Content-Security-Policy.
+ * - `POST /actions/tasks/<name>/run|disable|enable`: only with `allowActions` (`[ops]
+ *   allow_actions`); without it these paths are 404 like any other unknown path.
+ *
  * Every response is `Cache-Control: no-store`; errors are JSON without stack traces.
  */
 export class OpsServer {
@@ -125,8 +162,12 @@ export class OpsServer {
   readonly #log: Logger;
   readonly #checkTimeout: number;
   readonly #monitor: EventLoopMonitor;
+  readonly #dashboard: boolean;
+  readonly #allowActions: boolean;
+  readonly #history: DashboardHistory;
   #server: Server | undefined;
   #unwatch: (() => void) | undefined;
+  #unwatchDashboard: (() => void) | undefined;
   #closing: Promise<void> = Promise.resolve();
 
   constructor(options: OpsServerOptions) {
@@ -140,6 +181,13 @@ export class OpsServer {
     this.#clock = options.clock ?? realClock;
     this.#log = options.logger ?? getLogger('ops');
     this.#checkTimeout = positive('checkTimeout', options.checkTimeout, 2);
+    for (const key of ['dashboard', 'allowActions'] as const) {
+      if (options[key] !== undefined && typeof options[key] !== 'boolean')
+        throw new InvalidOpsOption(`${key} must be a boolean`);
+    }
+    this.#dashboard = options.dashboard ?? true;
+    this.#allowActions = this.#dashboard && options.allowActions === true;
+    this.#history = new DashboardHistory(this.#clock);
     const defaults = opsOptions.defaults;
     const service = options.service;
     const metrics = options.metrics;
@@ -203,13 +251,26 @@ export class OpsServer {
     this.#unwatch = this.#metrics.watchTaskRuns((e) => {
       if (e.outcome !== 'timeout') this.#monitor.taskEnded(e.name);
     });
+    if (this.#dashboard) {
+      const history = this.#history;
+      const runs = this.#metrics.watchTaskRuns((e) => history.onTaskRun(e));
+      const rpc = this.#metrics.watchRpc((e) => history.onRpc(e));
+      this.#unwatchDashboard = () => {
+        runs();
+        rpc();
+      };
+    }
     const address = this.address;
     this.#log.info(
       {
         address: address ? formatListen(address) : where,
         url: address ? `http://${formatListen(address)}` : undefined,
       },
-      'Ops endpoint listening (/healthz, /metrics, /tasks)',
+      this.#dashboard
+        ? `Ops endpoint listening (/healthz, /metrics, /tasks, dashboard at /${
+            this.#allowActions ? ', task actions allowed' : ''
+          })`
+        : 'Ops endpoint listening (/healthz, /metrics, /tasks)',
     );
   }
 
@@ -221,6 +282,8 @@ export class OpsServer {
     this.#monitor.stop();
     this.#unwatch?.();
     this.#unwatch = undefined;
+    this.#unwatchDashboard?.();
+    this.#unwatchDashboard = undefined;
     this.#closing = new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -237,9 +300,15 @@ export class OpsServer {
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?', 1)[0];
-    const handler =
-      path === '/healthz'
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (this.#allowActions && path.startsWith(ACTION_PREFIX)) {
+      const r = await runAction(req, path, this.#service(), this.#clock, this.#log);
+      return sendJson(res, r.status, r.body, r.headers);
+    }
+    const page = this.#dashboard ? this.#page(path) : undefined;
+    const handler = page
+      ? () => page(res)
+      : path === '/healthz'
         ? () => this.#healthz(res)
         : path === '/metrics'
           ? () => this.#metricsPage(res)
@@ -252,6 +321,35 @@ export class OpsServer {
     await handler();
   }
 
+  /** The dashboard's routes. */
+  #page(path: string): ((res: ServerResponse) => Promise<void> | void) | undefined {
+    switch (path) {
+      case '/':
+        return (res) => send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8', PAGE_HEADERS);
+      case '/dashboard.js':
+        return (res) =>
+          send(res, 200, DASHBOARD_JS, 'text/javascript; charset=utf-8', PAGE_HEADERS);
+      case '/dashboard.css':
+        return (res) => send(res, 200, DASHBOARD_CSS, 'text/css; charset=utf-8', PAGE_HEADERS);
+      case '/dashboard.json':
+        return async (res) => {
+          const service = this.#service();
+          const snapshot = await buildSnapshot({
+            service,
+            metrics: this.#metrics,
+            history: this.#history,
+            actions: this.#allowActions,
+            clock: this.#clock,
+            health: () => this.#healthReport(service as Service),
+            rpcWindow: RPC_WINDOW,
+          });
+          sendJson(res, 200, snapshot, PAGE_HEADERS);
+        };
+      default:
+        return undefined;
+    }
+  }
+
   async #healthz(res: ServerResponse): Promise<void> {
     const service = this.#service();
     const state = service?.state ?? 'created';
@@ -259,6 +357,15 @@ export class OpsServer {
       const status = state === 'created' || state === 'starting' ? 'starting' : state;
       return sendJson(res, 503, { status });
     }
+    const report = await this.#healthReport(service);
+    sendJson(res, report.ok ? 200 : 503, {
+      status: report.ok ? 'ok' : 'fail',
+      checks: report.checks,
+    });
+  }
+
+  /** The service's checks and `event_loop`, each bounded by the check timeout. */
+  async #healthReport(service: Service): Promise<HealthReport> {
     let checks: HealthCheck[];
     try {
       checks = service.healthChecks();
@@ -273,13 +380,9 @@ export class OpsServer {
         },
       ];
     }
-    const report = await runHealthChecks([...checks, this.#monitor.check], {
+    return runHealthChecks([...checks, this.#monitor.check], {
       timeout: this.#checkTimeout,
       clock: this.#clock,
-    });
-    sendJson(res, report.ok ? 200 : 503, {
-      status: report.ok ? 'ok' : 'fail',
-      checks: report.checks,
     });
   }
 
@@ -291,75 +394,6 @@ export class OpsServer {
   #tasks(res: ServerResponse): void {
     const service = this.#service();
     if (!service) return sendJson(res, 503, { status: 'starting' });
-    // Clock seconds to wall time, anchored at one reading of both clocks; a stored state's Unix
-    // seconds to clock seconds by the clock's epoch (as the state recorder wrote them).
-    const now = service.clock.now();
-    const epoch = service.clock.epoch ?? 0;
-    const wall = Date.now();
-    const iso = (t: number | null | undefined): string | null => {
-      if (t === null || t === undefined) return null;
-      const ms = wall + (t - now) * 1000;
-      return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null;
-    };
-    const fromUnix = (t: number | null): number | null => (t === null ? null : t - epoch);
-    const rows = service.tasks().map((t) => {
-      const stats = this.#metrics.taskStats(t.name);
-      const counts = this.#metrics.taskCounts(t.name);
-      const state = t.state;
-      const head = {
-        name: t.name,
-        spacing: t.spacing,
-        cron: t.cron,
-        timezone: t.timezone,
-        placement: t.placement,
-        timeout: t.timeout,
-        ...(t.leaseHeld !== undefined ? { leaseHeld: t.leaseHeld } : {}),
-      };
-      if (state) {
-        const { lastScheduled, lastStart, lastEnd, outcome } = state;
-        const duration =
-          lastStart !== null && lastEnd !== null
-            ? lastEnd - lastStart
-            : outcome === 'timeout'
-              ? t.timeout
-              : null;
-        return {
-          ...head,
-          lastRun: iso(fromUnix(lastStart)),
-          lastDuration: seconds(duration),
-          nextDue: iso(t.nextDue),
-          lateness:
-            lastStart !== null && lastScheduled !== null
-              ? seconds(lastStart - lastScheduled)
-              : null,
-          outcome,
-          lastError: state.error === null ? null : describeError(state.error),
-          runs: state.runCount,
-          missed: state.missedCount,
-          skipped: state.skippedCount,
-          timeouts: state.timeoutCount,
-        };
-      }
-      return {
-        ...head,
-        lastRun: iso(stats?.lastStartedAt),
-        lastDuration: seconds(stats?.lastDuration ?? null),
-        nextDue: iso(t.nextDue),
-        lateness: seconds(stats?.lateness ?? null),
-        outcome: stats?.lastOutcome ?? null,
-        lastError: stats?.lastError ?? null,
-        runs: counts.runs,
-        missed: counts.missed,
-        skipped: counts.skipped,
-        timeouts: counts.timeouts,
-      };
-    });
-    sendJson(res, 200, rows);
+    sendJson(res, 200, taskRows(service, this.#metrics));
   }
-}
-
-/** Seconds for a response: never below 0, to the microsecond (no float noise), null if unknown. */
-function seconds(s: number | null): number | null {
-  if (s === null || !Number.isFinite(s)) return null;
-  return Math.round(Math.max(0, s) * 1e6) / 1e6;
 }

@@ -228,6 +228,12 @@ export class PeriodicTasks {
   readonly #grids = new Map<CronSchedule, { epoch: number; grid: Grid }>();
   readonly #internals: PeriodicInternals;
   #placement: TaskPlacement | undefined;
+  /** Slots an operator disabled: their scheduled runs do not happen (see setPeriodicTaskEnabled). */
+  readonly #disabled = new Set<number>();
+  /** Slots with an operator's run (runPeriodicTaskNow) in flight. */
+  readonly #manual = new Set<number>();
+  /** The slot whose scheduled run a scheduler awaits (they run one at a time); -1: none. */
+  #current = -1;
 
   /** Framework methods are never callable over RPC. */
   static readonly [FRAMEWORK_BASE] = true;
@@ -273,7 +279,7 @@ export class PeriodicTasks {
       random: this.#random,
       runExternal: this.#runExternal,
       logger: this.#logger,
-      run: (i, ctx, raise, scheduledAt) => this.#run(i, ctx, raise, scheduledAt),
+      run: (i, ctx, raise, scheduledAt) => this.#scheduled(i, ctx, raise, scheduledAt),
       epoch: () => this.#placement?.epoch ?? this.#clock.epoch ?? 0,
       skipped: (i, reason, count, scheduledAt) => this.#skipped(i, reason, count, scheduledAt),
       cronGrid: (i) => this.#cronGrid(i),
@@ -342,6 +348,92 @@ export class PeriodicTasks {
   }
 
   /**
+   * Disables (`false`) or enables again (`true`) a task of this instance, by name: while disabled its
+   * slots pass without a run (not counted as missed; logged at debug), in every periodic mode. An
+   * operator's switch (the ops dashboard's), kept in memory only: a restart enables every task.
+   * Throws `InvalidPeriodicTaskArg` for a name of no task. Never callable over RPC.
+   */
+  setPeriodicTaskEnabled(name: string, enabled: boolean): void {
+    const slot = this.#slotOf(name);
+    if (enabled) this.#disabled.delete(slot);
+    else this.#disabled.add(slot);
+  }
+
+  /** Whether a task runs on its schedule (false after `setPeriodicTaskEnabled(name, false)`). */
+  periodicTaskEnabled(name: string): boolean {
+    return !this.#disabled.has(this.#slotOf(name));
+  }
+
+  /**
+   * Runs a task once now, beside its schedule (which goes on unchanged), even while it is disabled:
+   * an operator's "run now". The run is a run like any other — its timeout and overlap policy, its
+   * share of the keys for a sharded task, its run event (so metrics and task states see it) — and
+   * resolves when it ends; its error is logged and swallowed. A scheduled run that comes due while
+   * it goes on is skipped (an overlap). Refused with `InvalidPeriodicTaskArg` while the task's
+   * scheduled run or another run-now is in progress, and for a once-per-cluster task under a
+   * cluster placement (its runs are the lease holder's claimed slots, one per slot: an extra one
+   * would be a second run on another replica's slot), and for a name of no task. Never callable over
+   * RPC.
+   */
+  async runPeriodicTaskNow(ctx: RequestContext, name: string): Promise<void> {
+    const slot = this.#slotOf(name);
+    const t = this.#table;
+    let entry = 0;
+    while (t.slotOf(entry) !== slot) entry++;
+    const full = this.#fullName(entry);
+    if (t.placement(entry) === 'once-per-cluster' && this.#placement)
+      throw new InvalidPeriodicTaskArg(
+        `${full} runs once per cluster, on the replica holding its lease, once per slot: it cannot be run now`,
+      );
+    if (this.#current === slot || this.#manual.has(slot))
+      throw new InvalidPeriodicTaskArg(`${full} is running already`);
+    this.#manual.add(slot);
+    try {
+      this.#logger.info({ task: name }, `Running periodic task ${full} now (operator's request)`);
+      await this.#run(entry, ctx, false, this.#clock.now());
+    } finally {
+      this.#manual.delete(slot);
+    }
+  }
+
+  #slotOf(name: string): number {
+    const slot = typeof name === 'string' ? this.#table.slotByName(name) : undefined;
+    if (slot === undefined)
+      throw new InvalidPeriodicTaskArg(`no periodic task named ${String(name)}`);
+    return slot;
+  }
+
+  /**
+   * A run a scheduler asked for: none while the task is disabled or an operator's run of it goes on
+   * (an overlap); else the run, noted as the one in progress while it goes on.
+   */
+  #scheduled(i: number, ctx: RequestContext, raise: boolean, scheduledAt: number) {
+    if (this.#disabled.size > 0 || this.#manual.size > 0) {
+      const slot = this.#table.slotOf(i);
+      if (this.#disabled.has(slot)) {
+        if (this.#logger.isLevelEnabled('debug'))
+          this.#logger.debug(`Periodic task ${this.#fullName(i)} is disabled: not running it`);
+        return;
+      }
+      if (this.#manual.has(slot)) {
+        this.#skipped(i, 'overlap', 1, scheduledAt);
+        return;
+      }
+    }
+    const pending = this.#run(i, ctx, raise, scheduledAt);
+    if (!pending) return;
+    const slot = this.#table.slotOf(i);
+    this.#current = slot;
+    const done = (): void => {
+      if (this.#current === slot) this.#current = -1;
+    };
+    return pending.then(done, (err: unknown) => {
+      done();
+      throw err;
+    });
+  }
+
+  /**
    * Runs the tasks that are due, one after another in registration order, and returns how long the
    * caller may idle (seconds) — the original's `idle_for`: the smallest spacing of the tasks looked
    * at and time-to-due of those skipped, at most {@link DEFAULT_INTERVAL}. A task's error is logged as
@@ -372,7 +464,7 @@ export class PeriodicTasks {
         t.policies[i]?.cron !== undefined
           ? this.#clock.now()
           : this.#nearestBoundary(last, spacing);
-      const pending = this.#run(i, ctx, raise, this.#clock.now());
+      const pending = this.#scheduled(i, ctx, raise, this.#clock.now());
       if (pending) await pending;
       await this.#clock.sleep(0);
     }

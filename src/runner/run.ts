@@ -104,6 +104,7 @@ export async function runService(options: RunServiceOptions): Promise<number> {
           stallThreshold: opsConf.stall_threshold,
           stallDegradedAfter: opsConf.stall_degraded_after,
           stallWindow: opsConf.stall_window,
+          allowActions: opsConf.allow_actions,
         });
         await ops.start();
       }

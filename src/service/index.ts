@@ -21,6 +21,16 @@ export {
 } from './service.js';
 export { ClusterPlacement } from './cluster-placement.js';
 export {
+  opsView,
+  hasOpsView,
+  type OpsViewProvider,
+  type OpsViewSection,
+  type OpsCell,
+  type OpsBadge,
+  type OpsBadgeTone,
+  type OpsTime,
+} from './ops-view.js';
+export {
   serviceOptions,
   serviceProcessOptions,
   serviceOptionsFromConfig,
