@@ -159,7 +159,8 @@ async function main(): Promise<void> {
         f.ok === undefined ? '' : ok(f.ok),
       ]),
     );
-    rows.push(['', 'seconds', fmt(r.seconds, 1), '']);
+    if (!r.figures.some((f) => f.figure === 'seconds'))
+      rows.push(['', 'seconds', fmt(r.seconds, 1), '']);
     notes.push(...(r.notes ?? []).map((n) => `${r.scenario}: ${n}`));
   }
   console.log(
