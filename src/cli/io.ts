@@ -1,5 +1,5 @@
 import type { DestinationStream } from 'pino';
-import { ConductorError, defineError } from '../core/index.js';
+import { type Clock, ConductorError, defineError } from '../core/index.js';
 import type { SignalTarget } from '../service/index.js';
 
 /** Somewhere the CLI writes text (stdout, stderr, or a test's collector). */
@@ -7,6 +7,18 @@ export interface OutputStream {
   write(chunk: string): unknown;
   /** True when the stream is a terminal. */
   readonly isTTY?: boolean | undefined;
+}
+
+/** Where a live view reads its keys ('q', Ctrl-C) from: the terminal, or a test's fake. */
+export interface InputStream {
+  /** True when the stream is a terminal (only then is it read). */
+  readonly isTTY?: boolean | undefined;
+  /** Raw mode: keys arrive one by one, Ctrl-C as the byte 0x03 instead of SIGINT. */
+  setRawMode?(raw: boolean): unknown;
+  on(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  removeListener(event: 'data', listener: (chunk: Buffer | string) => void): unknown;
+  resume?(): unknown;
+  pause?(): unknown;
 }
 
 /**
@@ -29,6 +41,15 @@ export interface CliIo {
   readonly logStream?: DestinationStream | undefined;
   /** Where `run` installs its SIGTERM/SIGINT/SIGHUP handlers. Default `process`. */
   readonly signalTarget?: SignalTarget | undefined;
+  /**
+   * Where the live views (`tasks --watch`, `members --watch`) read keys. Default `process.stdin`,
+   * read only when it is a terminal.
+   */
+  readonly stdin?: InputStream | undefined;
+  /** What times the refreshes of the live views (`sleep`). Default the real clock. */
+  readonly clock?: Clock | undefined;
+  /** Wall-clock time, for the live views' header line and ages. Default `new Date()`. */
+  readonly now?: (() => Date) | undefined;
 }
 
 /** Exit statuses of the `conductor` command. */

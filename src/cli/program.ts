@@ -193,6 +193,9 @@ export async function runCli(argv: readonly string[], io: Partial<CliIo> = {}): 
     cwd: io.cwd ?? process.cwd(),
     logStream: io.logStream,
     signalTarget: io.signalTarget,
+    stdin: io.stdin,
+    clock: io.clock,
+    now: io.now,
   };
   const ctx: CliContext = { io: full, debug: false, exitCode: EXIT.OK };
   let status: number;
