@@ -22,6 +22,7 @@ export {
 export { parseListen, formatListen, DEFAULT_LISTEN_HOST, type ListenAddress } from './listen.js';
 export { OpsServer, type OpsServerOptions } from './server.js';
 export { opsOptions } from './options.js';
+export type { TaskRow } from './tasks.js';
 export {
   HealthCheckError,
   OpsListenError,

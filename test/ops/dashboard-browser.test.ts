@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The ops dashboard in a real browser: headless Chromium (Debian's, driven by playwright-core)
  * against a real conductor (`node dist/src/cli/main.js run`, memory:// transport, SQLite in a temp

@@ -7,26 +7,11 @@ import { ConductorError, toError } from '../../core/index.js';
 import { formatListen, opsOptions, parseListen } from '../../ops/index.js';
 import type { Style } from '../ansi.js';
 import { UsageError } from '../io.js';
+import type { TaskRow } from '../../ops/index.js';
 import type { WatchFrame, WatchRow } from '../watch.js';
 
-/** One task as the ops endpoint's `/tasks` answers it (the fields the CLI shows). */
-export interface OpsTaskRow {
-  readonly name: string;
-  readonly spacing: number;
-  readonly cron?: string | null;
-  readonly placement: string;
-  readonly leaseHeld?: boolean;
-  readonly lastRun: string | null;
-  readonly lastDuration: number | null;
-  readonly nextDue: string | null;
-  readonly lateness: number | null;
-  readonly outcome: string | null;
-  readonly lastError?: string | null;
-  readonly runs: number;
-  readonly missed: number;
-  readonly skipped: number;
-  readonly timeouts: number;
-}
+/** One task as the ops endpoint's `/tasks` answers it. */
+export type OpsTaskRow = TaskRow;
 
 /** Seconds a request to the ops endpoint may take. */
 export const OPS_REQUEST_TIMEOUT = 5;
