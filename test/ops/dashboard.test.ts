@@ -19,7 +19,7 @@ import {
   RpcClient,
   type Transport,
 } from '../../src/messaging/index.js';
-import { createServiceMetrics, OpsServer, type ServiceMetrics } from '../../src/ops/index.js';
+import { createServiceMetrics, type ServiceMetrics } from '../../src/ops/index.js';
 import {
   DashboardHistory,
   type DashboardSnapshot,
@@ -35,6 +35,7 @@ import {
   Service,
 } from '../../src/service/index.js';
 import { captureLogs } from '../helpers/log-capture.js';
+import { serviceWithMetrics, startOps } from './helpers.js';
 
 const ctx = getAdminContext();
 const XSS = '<img src=x onerror="window.__pwned=1">';
@@ -82,29 +83,10 @@ interface Setup {
 async function setup(
   options: { allowActions?: boolean; dashboard?: boolean; manager?: ManagerClass } = {},
 ): Promise<Setup> {
-  const clock = new VirtualClock(0);
   const { logger } = captureLogs();
-  const transport = await getRpcTransport({ transportUrl: `memory://${randomUUID()}`, clock });
-  cleanups.push(() => transport.close());
-  const metrics = createServiceMetrics({ collectDefault: false });
-  const service = await Service.create({
-    topic: 'T',
-    manager: options.manager ?? Dash,
-    host: 'h',
-    transport,
-    clock,
-    logger,
-    periodicMode: 'exact',
-    periodicFuzzyDelay: 0,
-    reportInterval: 10,
-    managerOptions: { random: () => 0 },
-    onTaskRun: metrics.onTaskRun,
-    onTaskSkip: metrics.onTaskSkip,
-    onRpc: metrics.onRpc,
-  });
-  cleanups.push(() => service.kill());
-  const ops = new OpsServer({
-    listen: ':0',
+  const parts = await serviceWithMetrics(cleanups, options.manager ?? Dash, logger);
+  const { clock, service, metrics } = parts;
+  const { base } = await startOps(cleanups, {
     service: () => service,
     metrics,
     logger,
@@ -112,9 +94,7 @@ async function setup(
     ...(options.allowActions !== undefined ? { allowActions: options.allowActions } : {}),
     ...(options.dashboard !== undefined ? { dashboard: options.dashboard } : {}),
   });
-  await ops.start();
-  cleanups.push(() => ops.stop());
-  return { clock, transport, service, metrics, base: `http://127.0.0.1:${ops.address?.port}` };
+  return { ...parts, base };
 }
 
 async function get(url: string, init?: RequestInit) {
@@ -475,10 +455,8 @@ describe("the conductor's sections", () => {
       onRpc: metrics.onRpc,
     });
     cleanups.push(() => service.kill());
-    const ops = new OpsServer({ listen: ':0', service: () => service, metrics, logger, clock });
-    await ops.start();
-    cleanups.push(() => ops.stop());
-    return { clock, store, service, base: `http://127.0.0.1:${ops.address?.port}` };
+    const { base } = await startOps(cleanups, { service: () => service, metrics, logger, clock });
+    return { clock, store, service, base };
   }
 
   it('services up or down by service_down_time, VIMs with status and shard, the latest events', async () => {

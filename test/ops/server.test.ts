@@ -6,15 +6,17 @@ import {
   OpsListenError,
   VirtualClock,
 } from '../../src/core/index.js';
-import { getRpcTransport, RpcClient, type Transport } from '../../src/messaging/index.js';
+import { RpcClient, type Transport } from '../../src/messaging/index.js';
 import { createServiceMetrics, OpsServer, type ServiceMetrics } from '../../src/ops/index.js';
 import {
   MemoryTaskStateStore,
   periodicTask,
   type TaskStateStore,
 } from '../../src/periodic/index.js';
-import { type HealthCheck, Manager, type ManagerClass, Service } from '../../src/service/index.js';
+import type { Service } from '../../src/service/index.js';
+import { type HealthCheck, Manager, type ManagerClass } from '../../src/service/index.js';
 import { captureLogs, LEVEL, type LogLine } from '../helpers/log-capture.js';
+import { serviceWithMetrics, startOps } from './helpers.js';
 
 const ctx = getAdminContext();
 const cleanups: Array<() => Promise<void>> = [];
@@ -74,31 +76,18 @@ interface SetupOptions {
 }
 
 async function setup(options: SetupOptions = {}): Promise<Setup> {
-  const clock = options.clock ?? new VirtualClock(0);
   const { logger, lines } = captureLogs();
-  const transport = await getRpcTransport({ transportUrl: `memory://${randomUUID()}`, clock });
-  cleanups.push(() => transport.close());
-  const metrics = createServiceMetrics({ collectDefault: false });
-  const service = await Service.create({
-    topic: 'T',
-    manager: options.manager ?? Ops,
-    host: 'h',
-    transport,
-    clock,
+  const { clock, transport, metrics, service } = await serviceWithMetrics(
+    cleanups,
+    options.manager ?? Ops,
     logger,
-    periodicMode: 'exact',
-    periodicFuzzyDelay: 0,
-    reportInterval: 10,
-    managerOptions: { random: () => 0 },
-    onTaskRun: metrics.onTaskRun,
-    onTaskSkip: metrics.onTaskSkip,
-    onRpc: metrics.onRpc,
-    ...(options.taskStateStore ? { taskStateStore: options.taskStateStore } : {}),
-  });
-  cleanups.push(() => service.kill());
+    {
+      ...(options.clock ? { clock: options.clock } : {}),
+      extra: options.taskStateStore ? { taskStateStore: options.taskStateStore } : {},
+    },
+  );
   const current: { service: Service | undefined } = { service };
-  const ops = new OpsServer({
-    listen: ':0',
+  const { ops, base } = await startOps(cleanups, {
     service: () => current.service,
     metrics,
     logger,
@@ -109,20 +98,8 @@ async function setup(options: SetupOptions = {}): Promise<Setup> {
     ...(options.stallWindow ? { stallWindow: options.stallWindow } : {}),
     ...(options.opsClock ? { clock: options.opsClock } : {}),
   });
-  await ops.start();
-  cleanups.push(() => ops.stop());
-  const port = ops.address?.port;
-  expect(port).toBeGreaterThan(0);
-  return {
-    clock,
-    lines,
-    transport,
-    service,
-    metrics,
-    ops,
-    base: `http://127.0.0.1:${port}`,
-    current,
-  };
+  expect(ops.address?.port).toBeGreaterThan(0);
+  return { clock, lines, transport, service, metrics, ops, base, current };
 }
 
 async function get(url: string, init?: RequestInit) {
