@@ -230,6 +230,7 @@ const EXPORTS: Record<string, readonly string[]> = {
     'popContext',
     'rabbitOptions',
     'readRequest',
+    'remoteKwargsOf',
     'rpcServerOptions',
     'rpcTransportOptions',
     'serializeRemoteException',

@@ -79,13 +79,28 @@ const NO_EXTRA: Readonly<Record<string, unknown>> = Object.freeze(
   Object.create(null) as Record<string, unknown>,
 );
 
-/** Unknown keys only, on a null-prototype object, never `__proto__`. */
+/**
+ * `o[k] = v` for a key from the wire: `__proto__` is data, defined as an own property (assigning it
+ * would set a plain object's prototype).
+ */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') {
+    Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  } else {
+    o[k] = v;
+  }
+}
+
+/**
+ * Unknown keys only, on a null-prototype object. A key named `__proto__` (or `constructor`) is kept
+ * as an own data property like any other: on a null-prototype object no key reaches a prototype.
+ */
 function ownExtra(fields: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
   let extra: Record<string, unknown> | undefined;
   for (const k of Object.keys(fields)) {
-    if (k === '__proto__' || KNOWN_KEYS.has(k)) continue;
+    if (KNOWN_KEYS.has(k)) continue;
     extra ??= Object.create(null) as Record<string, unknown>;
-    extra[k] = fields[k];
+    setOwn(extra, k, fields[k]);
   }
   return extra ? Object.freeze(extra) : NO_EXTRA;
 }
@@ -128,7 +143,10 @@ export class RequestContext {
   #timestamp: string | number;
   readonly projectName: string | null;
   readonly userName: string | null;
-  /** Unknown keys received with the context, sent on again by {@link toDict}. */
+  /**
+   * Unknown keys received with the context, sent on again by {@link toDict}: a frozen
+   * null-prototype object, whose keys (`__proto__` included) are all own data properties.
+   */
   readonly extra: Readonly<Record<string, unknown>>;
 
   constructor(fields: RequestContextFields = {}) {
@@ -204,13 +222,14 @@ export class RequestContext {
       user_name: this.userName,
     };
     for (const [k, v] of Object.entries(this.extra))
-      (d as unknown as Record<string, unknown>)[k] = v;
+      setOwn(d as unknown as Record<string, unknown>, k, v);
     return d;
   }
 
   /**
    * Rebuilds a context from a wire dict. Known keys with a value of the wrong type are ignored;
-   * unknown keys are kept in {@link extra} (never `__proto__`), so nothing can reach a prototype.
+   * unknown keys are kept in {@link extra}, in order — `__proto__`, `constructor` and `prototype`
+   * too, as own data properties — and sent on by {@link toDict}; nothing can reach a prototype.
    */
   static fromDict(d: Readonly<Record<string, unknown>>): RequestContext {
     // One pass over the keys, no lookups per known key: this runs for every request a server
@@ -337,10 +356,10 @@ class ContextBuilder {
         f.userName = str(v);
         break;
       case 'user_identity':
-      case '__proto__':
         break;
       default:
-        this.extra ??= {};
+        // Null-prototype: every key, `__proto__` included, is an own data property.
+        this.extra ??= Object.create(null) as Record<string, unknown>;
         this.extra[k] = v;
     }
   }
@@ -350,7 +369,7 @@ class ContextBuilder {
     f.userId ??= str(this.user);
     f.projectId ??= str(this.tenantId) ?? str(this.tenant);
     f.projectName ??= str(this.tenantName);
-    // The constructor copies `extra` onto a null-prototype object (never `__proto__`).
+    // The constructor copies `extra` onto a frozen null-prototype object.
     if (this.extra) f.extra = this.extra;
     return new RequestContext(f);
   }

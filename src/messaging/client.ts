@@ -6,7 +6,7 @@ import {
   RPCVersionCapError,
   toError,
 } from '../core/index.js';
-import { isJsonObject } from './json.js';
+import { isJsonObject, setOwn } from './json.js';
 import { passesEntitiesThrough, RequestContextSerializer, type Serializer } from './serializer.js';
 import { Target, type TargetFields } from './target.js';
 import type { SendOptions } from './driver.js';
@@ -158,8 +158,9 @@ export class RpcClient<C = RequestContext> {
     let serialized = args;
     if (!this.#passThrough) {
       serialized = {};
+      // Argument names are data: `__proto__` stays an own key, never the copy's prototype.
       for (const [k, v] of Object.entries(args))
-        serialized[k] = this.#serializer.serializeEntity(ctx, v);
+        setOwn(serialized, k, this.#serializer.serializeEntity(ctx, v));
     }
     const message: Record<string, unknown> = { method, args: serialized };
     if (t.namespace !== undefined) message['namespace'] = t.namespace;

@@ -9,7 +9,7 @@ import {
   ExplicitRpcAccessPolicy,
   type RpcAccessPolicy,
 } from './access-policy.js';
-import { isJsonObject } from './json.js';
+import { isJsonObject, setOwn } from './json.js';
 import {
   isStockContextSerializer,
   passesEntitiesThrough,
@@ -150,8 +150,9 @@ export class RpcDispatcher {
           : this.serializer.deserializeContext(source.ctxt);
       if (this.#passThrough) return fn.call(e.endpoint, ctx, request.args);
       const args: Record<string, unknown> = {};
+      // Argument names are data: `__proto__` stays an own key, never the copy's prototype.
       for (const k of Object.keys(request.args))
-        args[k] = this.serializer.deserializeEntity(ctx, request.args[k]);
+        setOwn(args, k, this.serializer.deserializeEntity(ctx, request.args[k]));
       const result = fn.call(e.endpoint, ctx, args);
       return isThenable(result)
         ? Promise.resolve(result).then((r) => this.serializer.serializeEntity(ctx, r))

@@ -1,5 +1,5 @@
 import { InvalidRpcMessage, UnsupportedRpcEnvelopeVersion } from '../core/index.js';
-import { isJsonObject, parseWireJson } from './json.js';
+import { isJsonObject, parseWireJson, setOwn } from './json.js';
 import { isCompatible } from './version.js';
 
 /** The envelope version this implementation writes and reads (oslo.messaging `_RPC_ENVELOPE_VERSION`). */
@@ -65,8 +65,8 @@ function contextName(key: string): string {
 /**
  * Splits a decoded request in one pass into its fields (without `dropKeys`) and its context (the
  * `_context_*` entries, unprefixed). Fresh objects: deleting ~27 keys in place would push the
- * message into dictionary mode. `_context___proto__` is dropped, so it never becomes the context
- * dict's prototype.
+ * message into dictionary mode. Every key is data: `__proto__` (a field) and `_context___proto__`
+ * (the context key `__proto__`) are kept as own properties, never set as a prototype.
  */
 export function splitRequest(
   message: Record<string, unknown>,
@@ -76,10 +76,9 @@ export function splitRequest(
   const ctxt: Record<string, unknown> = {};
   for (const key of Object.keys(message)) {
     if (key.startsWith(CONTEXT_PREFIX)) {
-      const name = contextName(key);
-      if (name !== '__proto__') ctxt[name] = message[key];
+      setOwn(ctxt, contextName(key), message[key]);
     } else if (!dropKeys.includes(key)) {
-      fields[key] = message[key];
+      setOwn(fields, key, message[key]);
     }
   }
   return { message: fields, ctxt };

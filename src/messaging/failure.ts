@@ -102,7 +102,9 @@ export function parseRemoteFailure(text: string): RemoteFailure {
 /**
  * The local error for a failure reply: the dispatcher's `NoSuchMethod` and `UnsupportedVersion` as
  * those classes (with the remote traceback attached), anything else as {@link RemoteError} naming the
- * remote class.
+ * remote class. The failure's `kwargs` (every key kept, `__proto__` included, as own data) are
+ * attached as the non-enumerable `remoteKwargs`, where a Python peer would rebuild its exception
+ * with them.
  */
 export function deserializeRemoteException(text: string): Error {
   const f = parseRemoteFailure(text);
@@ -110,12 +112,24 @@ export function deserializeRemoteException(text: string): Error {
   if (f.module === DISPATCHER_MODULE && f.class === 'NoSuchMethod') {
     const m = /RPC method (.*)$/s.exec(f.message);
     err = new NoSuchMethod(m?.[1] ?? f.message);
+    err.remoteTraceback = f.tb;
   } else if (f.module === DISPATCHER_MODULE && f.class === 'UnsupportedVersion') {
     const m = /RPC version (\S+?)\.?(?: Attempted method: (.*))?$/s.exec(f.message);
     err = new UnsupportedVersion(m?.[1] ?? f.message, m?.[2]);
+    err.remoteTraceback = f.tb;
   } else {
-    return new RemoteError(f.class, f.message, f.tb);
+    err = new RemoteError(f.class, f.message, f.tb);
   }
-  err.remoteTraceback = f.tb;
+  Object.defineProperty(err, 'remoteKwargs', { value: f.kwargs, enumerable: false });
   return err;
+}
+
+/**
+ * The `kwargs` of the failure an error was rebuilt from by {@link deserializeRemoteException}
+ * (oslo's exception keyword arguments, such as Tacker's `{"vim_id": …}`), or undefined for an error
+ * that did not come from a failure reply.
+ */
+export function remoteKwargsOf(err: unknown): Readonly<Record<string, unknown>> | undefined {
+  const k = (err as { remoteKwargs?: unknown } | null)?.remoteKwargs;
+  return isJsonObject(k) ? k : undefined;
 }

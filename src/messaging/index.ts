@@ -62,6 +62,7 @@ export {
   serializeRemoteException,
   deserializeRemoteException,
   parseRemoteFailure,
+  remoteKwargsOf,
   type RemoteFailure,
   DISPATCHER_MODULE,
 } from './failure.js';

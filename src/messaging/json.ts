@@ -1,18 +1,32 @@
 import { InvalidRpcMessage } from '../core/index.js';
 
-const dropProto = (key: string, value: unknown): unknown =>
-  key === '__proto__' ? undefined : value;
-
 /**
- * JSON.parse for text from the wire: `__proto__` keys are dropped, so nothing built from the result
- * by spreading or assignment can reach a prototype. (JSON.parse itself never pollutes; later merges
- * do.) The fast path skips the reviver when the text cannot contain such a key.
+ * JSON.parse for text from the wire. Every key is data and is kept, `__proto__`, `constructor` and
+ * `prototype` included: JSON.parse defines each key as an own data property (CreateDataProperty), so
+ * a `{"__proto__": …}` in the text becomes an own property named `__proto__` of a plain object,
+ * never its prototype, and nothing is polluted. What must never meet such a key is code that copies
+ * by assignment (`o[k] = v` with `k === '__proto__'` sets `o`'s prototype) or `Object.assign`: copy
+ * with {@link setOwn}, spread or `structuredClone` instead. Throws {@link InvalidRpcMessage} for text
+ * that is not JSON.
  */
 export function parseWireJson(text: string): unknown {
   try {
-    return text.includes('__proto__') ? JSON.parse(text, dropProto) : JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
     throw new InvalidRpcMessage(`Message is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * `o[key] = value` made safe for keys from the wire: a key named `__proto__` becomes an own,
+ * enumerable data property (as JSON.parse would make it) instead of setting `o`'s prototype. Every
+ * other key is a plain assignment, so the common case costs one string comparison.
+ */
+export function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+  } else {
+    o[key] = value;
   }
 }
 

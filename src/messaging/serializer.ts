@@ -73,7 +73,10 @@ export function passesEntitiesThrough(s: Serializer<unknown>): boolean {
   return isStockContextSerializer(s) && !(s as RequestContextSerializer).hasBase;
 }
 
-/** Contexts as plain dicts, passed through unchanged (what oslo's test servers use). */
+/**
+ * Contexts as plain dicts, passed through unchanged (what oslo's test servers use). The dicts are
+ * copied with spread, which defines each key: a `__proto__` key stays an own data property.
+ */
 export class DictContextSerializer implements Serializer<Record<string, unknown>> {
   serializeEntity(_ctx: Record<string, unknown>, entity: unknown): unknown {
     return entity;

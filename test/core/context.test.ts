@@ -105,9 +105,17 @@ describe('RequestContext', () => {
         unknown
       >,
     );
-    expect(back.extra).toEqual({ system_scope: 'all', service_roles: ['x'] });
-    expect(back.toDict()).toEqual(wire);
-    expect(Object.keys(back.toDict()).slice(-2)).toEqual(['system_scope', 'service_roles']);
+    // `__proto__` is an unknown key like any other: kept, in order, as own data.
+    expect(Object.keys(back.extra)).toEqual(['__proto__', 'system_scope', 'service_roles']);
+    expect(back.extra['__proto__']).toEqual({ p: 1 });
+    expect(back.extra['system_scope']).toBe('all');
+    expect(back.extra['service_roles']).toEqual(['x']);
+    const dict = back.toDict() as unknown as Record<string, unknown>;
+    expect(Object.getPrototypeOf(dict)).toBe(Object.prototype);
+    expect(Object.keys(dict).slice(-3)).toEqual(['__proto__', 'system_scope', 'service_roles']);
+    expect(JSON.stringify(dict)).toBe(
+      JSON.stringify(wire).replace(',"system_scope"', ',"__proto__":{"p":1},"system_scope"'),
+    );
     expect(Object.getPrototypeOf(back.extra)).toBeNull();
   });
 

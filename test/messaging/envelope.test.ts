@@ -42,7 +42,7 @@ describe('envelope', () => {
     }
   });
 
-  it('drops __proto__ keys from wire JSON, so nothing can reach a prototype', () => {
+  it('keeps __proto__ keys of wire JSON as own data, and nothing reaches a prototype', () => {
     const msg = decodeEnvelope(
       encodeEnvelope(
         JSON.parse('{"method": "m", "args": {"__proto__": {"polluted": 1}, "ok": 2}}') as Record<
@@ -52,12 +52,18 @@ describe('envelope', () => {
       ),
     );
     const args = msg['args'] as Record<string, unknown>;
-    expect(Object.hasOwn(args, '__proto__')).toBe(false);
+    expect(Object.hasOwn(args, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(args, '__proto__')?.value).toEqual({ polluted: 1 });
+    expect(Object.getPrototypeOf(args)).toBe(Object.prototype);
+    expect(Object.keys(args)).toEqual(['__proto__', 'ok']);
     expect(args['ok']).toBe(2);
-    const merged = Object.assign({}, args);
-    expect((merged as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect((args as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect({ ...args }).toEqual(args); // spread defines: still an own key
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
-    expect(parseWireJson('{"a": {"__proto__": {"x": 1}}}')).toEqual({ a: {} });
+    const nested = parseWireJson('{"a": {"__proto__": {"x": 1}}}') as { a: object };
+    expect(Object.keys(nested.a)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(nested.a)).toBe(Object.prototype);
+    expect(JSON.stringify(nested)).toBe('{"a":{"__proto__":{"x":1}}}');
   });
 
   it('pops _context_ keys', () => {

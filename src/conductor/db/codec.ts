@@ -17,7 +17,26 @@ export interface ValueCodec {
   readSerial(value: DbSerial): number;
   /** The column or constraint a unique-violation error names, `undefined` if `err` is not one. */
   uniqueViolation(err: unknown): string | undefined;
+  /**
+   * A JSON value as the text of a JSON column (`text` on both dialects); `undefined` is `null`.
+   * Every key is written, `__proto__`, `constructor` and `prototype` included, when it is an own
+   * property (as JSON.parse and {@link readJson} make it).
+   */
+  json(value: unknown): string;
+  /**
+   * The value of a JSON column: its text parsed (a value `pg` already parsed, from a `json` or
+   * `jsonb` column, is returned as is; `jsonb` itself reorders keys). Keys are data: a `__proto__`
+   * key comes back as an own data property of a plain object, in order, never as its prototype, so
+   * a text column round-trips unchanged and nothing is polluted. Throws JSON.parse's `SyntaxError`
+   * for text that is not JSON.
+   */
+  readJson(value: unknown): unknown;
 }
+
+// JSON.parse defines every key (CreateDataProperty): `__proto__` stays an own data property.
+const json = (value: unknown): string => JSON.stringify(value) ?? 'null';
+const readJson = (value: unknown): unknown =>
+  typeof value === 'string' ? JSON.parse(value) : value;
 
 const readSerial = (value: DbSerial): number => Number(value);
 
@@ -27,6 +46,8 @@ const sqliteCodec: ValueCodec = {
   boolean: (value) => (value ? 1 : 0),
   readBoolean: (value) => value === 1 || value === true,
   readSerial,
+  json,
+  readJson,
   uniqueViolation(err) {
     // better-sqlite3: code SQLITE_CONSTRAINT_UNIQUE / _PRIMARYKEY, "UNIQUE constraint failed: t.col"
     const e = err as { code?: unknown; message?: unknown } | null;
@@ -42,6 +63,8 @@ const postgresCodec: ValueCodec = {
   boolean: (value) => value,
   readBoolean: (value) => value === true || value === 1,
   readSerial,
+  json,
+  readJson,
   uniqueViolation(err) {
     const e = err as { code?: unknown; constraint?: unknown } | null;
     if (e?.code !== '23505') return undefined; // unique_violation

@@ -1,3 +1,4 @@
+import { setOwn } from '../../json.js';
 import { uuidHex } from './util.js';
 
 /** JSON text as the contents of a JSON string (what JSON.stringify(text) puts between the quotes). */
@@ -58,7 +59,7 @@ export function encodeRequest(
   const m: Record<string, unknown> = {};
   for (const k of REQUEST_KEYS) if (message[k] !== undefined) m[k] = message[k];
   for (const [k, v] of Object.entries(message))
-    if (!Object.hasOwn(m, k) && v !== undefined) m[k] = v;
+    if (!Object.hasOwn(m, k) && v !== undefined) setOwn(m, k, v); // a `__proto__` key is data
   if (call) {
     m['_msg_id'] = call.msgId;
     m['_reply_q'] = call.replyQ;

@@ -88,7 +88,7 @@ describe('rabbit inbound requests', () => {
       expect(r.error.message).toMatch(/2048 bytes exceeds rabbit_max_message_size \(1024\)/);
   });
 
-  it('never lets __proto__ keys reach a prototype', () => {
+  it('carries __proto__ keys as data and never lets them reach a prototype', () => {
     const body = Buffer.from(
       JSON.stringify({
         'oslo.version': '2.0',
@@ -99,10 +99,17 @@ describe('rabbit inbound requests', () => {
     const r = readInbound(body, MAX);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
+    // Carried as data (own keys, in order), never set as a prototype.
     expect(Object.getPrototypeOf(r.message)).toBe(Object.prototype);
     expect(Object.getPrototypeOf(r.ctxt)).toBe(Object.prototype);
+    expect(Object.keys(r.message)).toEqual(['__proto__', 'method']);
+    expect(Object.getOwnPropertyDescriptor(r.message, '__proto__')?.value).toEqual({ a: 1 });
+    expect((r.message as { a?: unknown }).a).toBeUndefined();
     expect((r.ctxt as { is_admin?: unknown }).is_admin).toBeUndefined();
-    expect(r.ctxt).toEqual({ x: 1 });
+    expect(Object.keys(r.ctxt)).toEqual(['__proto__', 'x']);
+    expect(JSON.stringify(r.ctxt)).toBe('{"__proto__":{"is_admin":true},"x":1}');
+    expect(({} as Record<string, unknown>)['a']).toBeUndefined();
+    expect(({} as Record<string, unknown>)['is_admin']).toBeUndefined();
   });
 });
 
