@@ -66,6 +66,10 @@ export interface RabbitNodeOptions {
 }
 
 const nodes = new Set<RabbitNode>();
+// A test process that dies (a timeout, a crash) before its afterAll must not leave nodes behind.
+process.once('exit', () => {
+  for (const n of nodes) killByPidFile(n.dir);
+});
 
 function rabbitUid(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -146,6 +150,9 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
         return '(no log)';
       }
     })();
+    // It may have started after all (or be half-way): never leave a node behind.
+    await ctl('stop').catch(() => killByPidFile(dir));
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`RabbitMQ node ${name} did not start: ${String(err)}\n${log}`);
   }
   let stopped = false;
@@ -185,21 +192,21 @@ export async function startRabbitNode(options: RabbitNodeOptions = {}): Promise<
       if (stopped) return;
       stopped = true;
       nodes.delete(node);
-      try {
-        await ctl('stop');
-      } catch {
-        // Already gone: kill what the pid file names, if anything.
-        try {
-          process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8').trim()), 'SIGKILL');
-        } catch {
-          // nothing to kill
-        }
-      }
+      await ctl('stop').catch(() => killByPidFile(dir));
       rmSync(dir, { recursive: true, force: true });
     },
   };
   nodes.add(node);
   return node;
+}
+
+/** SIGKILLs the node whose pid file is in `dir`, if there is one (a node `rabbitmqctl` cannot stop). */
+function killByPidFile(dir: string): void {
+  try {
+    process.kill(Number(readFileSync(join(dir, 'pid'), 'utf8').trim()), 'SIGKILL');
+  } catch {
+    // no pid file, or the process is gone
+  }
 }
 
 /** Stops every node started here that still runs. */
