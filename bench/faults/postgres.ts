@@ -91,7 +91,8 @@ const wallNow = (): number => performance.timeOrigin + performance.now();
 /** Counts of calls per `vimId status`. */
 type Tally = Record<string, number>;
 
-interface ServiceResult {
+/** What the service child reports: its calls' outcomes. */
+export interface ServiceResult {
   type: 'result';
   calls: number;
   ok: number;
@@ -286,7 +287,7 @@ async function service(url: string): Promise<void> {
 
 // ---- the bench (this process) --------------------------------------------------------------------
 
-interface RestartRecord {
+export interface RestartRecord {
   mode: Mode;
   /** ms the server took to go (the stop signal until the postmaster exited). */
   stopMs: number;
@@ -294,7 +295,7 @@ interface RestartRecord {
   outageMs: number;
 }
 
-interface AfterCheck {
+export interface AfterCheck {
   vims: number;
   events: number;
   /** VIM rows that differ from their newest MONITOR event (status or time), or changed without one. */
@@ -576,6 +577,17 @@ function report(
       vims: VIMS,
     },
   });
+}
+
+/** The `data` of this scenario's RESULT line (the fast variant in npm test asserts on it). */
+export interface PostgresFaultData {
+  restarts: RestartRecord[];
+  result: ServiceResult | null;
+  check: AfterCheck | null;
+  crashes: number;
+  exitedByItself: boolean;
+  callers: number;
+  vims: number;
 }
 
 if (opts.role === 'service') {

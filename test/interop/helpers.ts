@@ -44,12 +44,15 @@ export const AMQP_URL = (RABBIT_URL.split('?')[0] ?? RABBIT_URL)
   .replace(/^rabbit:/, 'amqp:')
   .replace(/,[^/]*/, '');
 
-/** Runs one of the Python interop scripts against the given exchange, topic and server. */
-export const python = (script: string, n: Names): Child =>
+/**
+ * Runs a Python script against the given exchange, topic and server: one of the interop scripts of
+ * ../shared/interop by name, or a path of the tests' own; `extra` arguments follow.
+ */
+export const python = (script: string, n: Names, extra: readonly string[] = []): Child =>
   spawn(
     PYTHON,
     [
-      `${INTEROP}${script}`,
+      script.includes('/') ? script : `${INTEROP}${script}`,
       '--url',
       RABBIT_URL,
       '--exchange',
@@ -58,13 +61,16 @@ export const python = (script: string, n: Names): Child =>
       n.topic,
       '--server',
       n.server,
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
 
-/** Runs rpc_client.py to its end: its exit code and everything it printed. */
-export async function pythonClient(n: Names): Promise<{ code: number | null; out: string }> {
-  const child = python('rpc_client.py', n);
+/** Runs a Python client (default rpc_client.py) to its end: its exit code and all it printed. */
+export async function pythonClient(
+  n: Names,
+  child: Child = python('rpc_client.py', n),
+): Promise<{ code: number | null; out: string }> {
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -72,9 +78,11 @@ export async function pythonClient(n: Names): Promise<{ code: number | null; out
   return { code, out };
 }
 
-/** Starts rpc_server.py; resolves once it printed READY. */
-export async function pythonServer(n: Names): Promise<Child> {
-  const child = python('rpc_server.py', n);
+/** Starts a Python server (default rpc_server.py); resolves once it printed READY. */
+export async function pythonServer(
+  n: Names,
+  child: Child = python('rpc_server.py', n),
+): Promise<Child> {
   await new Promise<void>((resolve, reject) => {
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -82,7 +90,9 @@ export async function pythonServer(n: Names): Promise<Child> {
       if (buf.includes('READY')) resolve();
     });
     child.stderr.on('data', (d: Buffer) => (buf += d.toString()));
-    child.on('exit', (code) => reject(new Error(`rpc_server.py exited ${String(code)}: ${buf}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`${String(child.spawnargs[1])} exited ${String(code)}: ${buf}`)),
+    );
   });
   return child;
 }

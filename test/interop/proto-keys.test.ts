@@ -11,13 +11,10 @@
  *
  * After each, no prototype is polluted.
  */
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLogger, RequestContext } from '../../src/core/index.js';
-import { remoteKwargsOf } from '../../src/messaging/failure.js';
+import { remoteKwargsOf } from '../../src/messaging/index.js';
 import {
   DictContextSerializer,
   getRpcServer,
@@ -26,14 +23,27 @@ import {
   RequestContextSerializer,
   RpcClient,
   type Serializer,
-  Target,
   type Transport,
 } from '../../src/messaging/index.js';
-import { PYTHON, RABBIT_URL, reachable, requireService } from '../helpers/services.js';
-import { deleteTopology, hasOslo, type Names, names, stopChild } from './helpers.js';
-
-type Dict = Record<string, unknown>;
-type Child = ChildProcessByStdio<null, Readable, Readable>;
+import { RABBIT_URL, reachable, requireService } from '../helpers/services.js';
+import {
+  type Dict,
+  expectSame,
+  expectUnpolluted,
+  pick,
+  PROTO_KEYS_TABLE,
+  ProtoEndpoint,
+} from '../helpers/proto-keys.js';
+import {
+  deleteTopology,
+  hasOslo,
+  type Names,
+  names,
+  python,
+  pythonClient,
+  pythonServer,
+  stopChild,
+} from './helpers.js';
 
 const ready = await requireService(
   'RabbitMQ on 127.0.0.1:5672 and python3-oslo.messaging',
@@ -42,116 +52,11 @@ const ready = await requireService(
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/proto_keys.py', import.meta.url));
 const PAYLOADS = fileURLToPath(new URL('./fixtures/proto-keys-payloads.json', import.meta.url));
-const TABLE = JSON.parse(readFileSync(PAYLOADS, 'utf8')) as {
-  args: { name: string; args: Dict }[];
-  context: Dict;
-  kwargs: Dict;
-};
+const TABLE = PROTO_KEYS_TABLE;
 
-const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
-
-function expectUnpolluted(): void {
-  for (const k of ['polluted', 'is_admin']) expect(({} as Dict)[k], k).toBeUndefined();
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
-}
-
-/** Plain objects and arrays only, all the way down. */
-function isPlain(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return true;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (Array.isArray(v)) return proto === Array.prototype && v.every(isPlain);
-  return (proto === Object.prototype || proto === null) && Object.values(v).every(isPlain);
-}
-
-/** Same own keys, in order, same values, plain objects. */
-function expectSame(got: unknown, want: unknown): void {
-  expect(JSON.stringify(got)).toBe(JSON.stringify(want));
-  expect(isPlain(got)).toBe(true);
-}
-
-/** The entries of `dict` whose keys `want` has, in `dict`'s order, as own data. */
-function pick(dict: Dict, want: Dict): Dict {
-  const out: Dict = {};
-  for (const k of Object.keys(dict)) {
-    if (Object.hasOwn(want, k))
-      Object.defineProperty(out, k, { value: dict[k], enumerable: true, writable: true });
-  }
-  return out;
-}
-
-const fixture = (mode: 'server' | 'client', n: Names): Child =>
-  spawn(
-    PYTHON,
-    [
-      FIXTURE,
-      mode,
-      '--url',
-      RABBIT_URL,
-      '--exchange',
-      n.exchange,
-      '--topic',
-      n.topic,
-      '--server',
-      n.server,
-      '--payloads',
-      PAYLOADS,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-
-/** Runs the fixture's client to its end: its exit code and everything it printed. */
-async function pythonClient(n: Names): Promise<{ code: number | null; out: string }> {
-  const child = fixture('client', n);
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { code, out };
-}
-
-/** Starts the fixture's server; resolves once it printed READY. */
-async function pythonServer(n: Names): Promise<Child> {
-  const child = fixture('server', n);
-  await new Promise<void>((resolve, reject) => {
-    let buf = '';
-    child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('READY')) resolve();
-    });
-    child.stderr.on('data', (d: Buffer) => (buf += d.toString()));
-    child.on('exit', (code) => reject(new Error(`proto_keys.py exited ${String(code)}: ${buf}`)));
-  });
-  return child;
-}
-
-/** The endpoint's error, which Python rebuilds from `proto_keys_exc` with its kwargs. */
-class ProtoKeysError extends Error {
-  static readonly remoteModule = 'proto_keys_exc';
-  override name = 'ProtoKeysError';
-  constructor(readonly kwargs: Dict) {
-    super('proto keys');
-  }
-}
-
-class ProtoEndpoint {
-  readonly target = new Target({ version: '1.0' });
-  readonly args: Dict[] = [];
-  readonly contexts: RequestContext[] = [];
-
-  echo_args(_ctx: RequestContext, args: Dict): Dict {
-    this.args.push(args);
-    return args;
-  }
-
-  echo_context(ctx: RequestContext): unknown {
-    this.contexts.push(ctx);
-    return ctx.toDict();
-  }
-
-  fail_kwargs(_ctx: RequestContext, args: { kwargs: Dict }): never {
-    throw new ProtoKeysError(args.kwargs);
-  }
-}
+/** The tests' own oslo_messaging script, as `server` or `client`, with the payload table. */
+const fixture = (mode: 'server' | 'client', n: Names) =>
+  python(FIXTURE, n, [mode, '--payloads', PAYLOADS]);
 
 const transportOf = (n: Names): Promise<Transport> =>
   getRpcTransport({
@@ -168,14 +73,15 @@ describe.skipIf(!ready)('__proto__ keys with Python oslo.messaging over RabbitMQ
     const server = getRpcServer(t, { topic: n.topic, server: n.server }, [endpoint]);
     await server.start();
     try {
-      const { code, out } = await pythonClient(n);
+      const { code, out } = await pythonClient(n, fixture('client', n));
       const total = TABLE.args.length + 2;
       expect(out, out).toContain(`${total} passed, 0 failed`);
       expect(code).toBe(0);
       // What the endpoint received from Python: each payload, own keys in order.
-      expect(endpoint.args).toHaveLength(TABLE.args.length);
-      endpoint.args.forEach((got, i) => expectSame(got, TABLE.args[i]?.args));
-      const ctx = endpoint.contexts[0] as RequestContext;
+      const args = endpoint.seen.filter((x) => !(x instanceof RequestContext));
+      expect(args).toHaveLength(TABLE.args.length);
+      args.forEach((got, i) => expectSame(got, TABLE.args[i]?.args));
+      const ctx = endpoint.seen.find((x) => x instanceof RequestContext) as RequestContext;
       expectSame(pick(ctx.extra, TABLE.context), TABLE.context);
       expect(Object.keys(ctx.extra).filter((k) => Object.hasOwn(TABLE.context, k))).toEqual(
         Object.keys(TABLE.context),
@@ -193,7 +99,7 @@ describe.skipIf(!ready)('__proto__ keys with Python oslo.messaging over RabbitMQ
 
   it('TS → Python → TS: every payload comes back as sent (stock and dict serializers)', async () => {
     const n = names('proto-keys-it', 'proto-keys');
-    const child = await pythonServer(n);
+    const child = await pythonServer(n, fixture('server', n));
     const t = await transportOf(n);
     try {
       const cases: { name: string; serializer: Serializer<unknown>; ctx: unknown }[] = [

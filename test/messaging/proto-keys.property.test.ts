@@ -35,6 +35,7 @@ import {
   serializeRemoteException,
 } from '../../src/messaging/index.js';
 
+import { expectSame, expectUnpolluted } from '../helpers/proto-keys.js';
 type Dict = Record<string, unknown>;
 
 const NUM_RUNS = 200;
@@ -73,26 +74,11 @@ const { value: jsonValue, object: jsonObject } = fc.letrec((tie) => ({
 }));
 const dict = jsonObject as fc.Arbitrary<Dict>;
 
-const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
+afterEach(expectUnpolluted);
 
-afterEach(() => {
-  expect(({} as Dict)['polluted']).toBeUndefined();
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
-  expect(Object.getPrototypeOf(Object.prototype)).toBeNull();
-});
-
-/** Plain objects and arrays only, all the way down. */
-function isPlain(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return true;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (Array.isArray(v)) return proto === Array.prototype && v.every(isPlain);
-  return (proto === Object.prototype || proto === null) && Object.values(v).every(isPlain);
-}
-
-/** Same own keys in order and same values (JSON text equal), plain objects; and deep-equal. */
-function expectSame(got: unknown, want: unknown): void {
-  expect(JSON.stringify(got)).toBe(JSON.stringify(want));
-  expect(isPlain(got)).toBe(true);
+/** {@link expectSame}, and deep-equal. */
+function expectSameEqual(got: unknown, want: unknown): void {
+  expectSame(got, want);
   expect(got).toEqual(want);
 }
 
@@ -122,7 +108,7 @@ function delivery(body: string, properties: Dict): ConsumeMessage {
 
 describe('__proto__ keys round-trip through every codec (property-based)', () => {
   it('parseWireJson of JSON.stringify is the identity', () => {
-    run(jsonValue, (v) => expectSame(parseWireJson(JSON.stringify(v)), v));
+    run(jsonValue, (v) => expectSameEqual(parseWireJson(JSON.stringify(v)), v));
   });
 
   it('the envelope: decodeEnvelope(encodeEnvelope(m))', () => {
@@ -132,7 +118,7 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
         ['args', args],
         ['__proto__', v],
       ]);
-      expectSame(decodeEnvelope(encodeEnvelope(m)), m);
+      expectSameEqual(decodeEnvelope(encodeEnvelope(m)), m);
     });
   });
 
@@ -146,12 +132,12 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
       const r = readInbound(Buffer.from(body), MAX);
       expect(r.ok).toBe(true);
       if (!r.ok) return;
-      expectSame(r.message, { method: 'echo', args });
-      expectSame(r.ctxt, ctxt);
+      expectSameEqual(r.message, { method: 'echo', args });
+      expectSameEqual(r.ctxt, ctxt);
       // The context straight from the prefixed wire keys, as the stock server reads it.
       const fromWire = RequestContext.fromPrefixed(r.wire).extra;
       const fromDict = RequestContext.fromDict(ctxt).extra;
-      expectSame(objectOf(Object.entries(fromWire)), objectOf(Object.entries(fromDict)));
+      expectSameEqual(objectOf(Object.entries(fromWire)), objectOf(Object.entries(fromDict)));
     });
   });
 
@@ -172,7 +158,7 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
       expect(body).toBe(
         encodeEnvelope({ result, failure: null, ending: true, _msg_id: 'm', _unique_id: uid }),
       );
-      expectSame(readReply(Buffer.from(body), MAX).result, result);
+      expectSameEqual(readReply(Buffer.from(body), MAX).result, result);
     });
   });
 
@@ -185,13 +171,13 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
         }),
         MAX,
       );
-      expectSame(req.message['args'], args);
-      expectSame(req.ctxt, ctxt);
+      expectSameEqual(req.message['args'], args);
+      expectSameEqual(req.ctxt, ctxt);
       const reply = readLeanReply(
         delivery(encodeLeanReply(result, null), { correlationId: 'c' }),
         MAX,
       );
-      expectSame(reply.result, result);
+      expectSameEqual(reply.result, result);
     });
   });
 
@@ -201,8 +187,8 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
       for (const [k, v] of Object.entries(ctxt))
         Object.defineProperty(m, `_context_${k}`, { value: v, enumerable: true });
       const split = splitRequest(m);
-      expectSame(split.message, fields);
-      expectSame(split.ctxt, ctxt);
+      expectSameEqual(split.message, fields);
+      expectSameEqual(split.ctxt, ctxt);
     });
   });
 
@@ -212,7 +198,7 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
       const unknown = objectOf(Object.entries(ctx.extra));
       const dictForm = new RequestContextSerializer().serializeContext(ctx);
       const back = RequestContext.fromDict(parseWireJson(JSON.stringify(dictForm)) as Dict);
-      expectSame(objectOf(Object.entries(back.extra)), unknown);
+      expectSameEqual(objectOf(Object.entries(back.extra)), unknown);
       expect(Object.getPrototypeOf(back.extra)).toBeNull();
       expect(back.isAdmin).toBe(false);
     });
@@ -235,7 +221,7 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
           {},
           { method: 'echo', args, namespace: null, version: '1.0' },
         );
-        expectSame(got, args);
+        expectSameEqual(got, args);
         expect(got).not.toBe(args); // copied, key by key
       }),
       { numRuns: NUM_RUNS },
@@ -246,8 +232,8 @@ describe('__proto__ keys round-trip through every codec (property-based)', () =>
     run(dict, (kwargs) => {
       const err = new KwargsError(kwargs);
       const text = serializeRemoteException(err);
-      expectSame(parseRemoteFailure(text).kwargs, kwargs);
-      expectSame(remoteKwargsOf(deserializeRemoteException(text)), kwargs);
+      expectSameEqual(parseRemoteFailure(text).kwargs, kwargs);
+      expectSameEqual(remoteKwargsOf(deserializeRemoteException(text)), kwargs);
     });
   });
 });

@@ -7,7 +7,6 @@
  * endpoint's side and the caller's; after each call no prototype is polluted.
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, RequestContext } from '../../src/core/index.js';
 import { leanExchangeOf } from '../../src/messaging/drivers/rabbit/lean.js';
@@ -21,7 +20,6 @@ import {
   RpcClient,
   type RpcServer,
   type Serializer,
-  Target,
   type Transport,
 } from '../../src/messaging/index.js';
 import {
@@ -31,89 +29,16 @@ import {
   transport as rabbitTransport,
   unique,
 } from './drivers/rabbit/helpers.js';
+import {
+  type Dict,
+  expectSame,
+  expectUnpolluted,
+  pick,
+  PROTO_KEYS_TABLE,
+  ProtoEndpoint,
+} from '../helpers/proto-keys.js';
 
-type Dict = Record<string, unknown>;
-
-interface Table {
-  args: { name: string; args: Dict }[];
-  context: Dict;
-  kwargs: Dict;
-}
-
-/** The payloads, as JSON text: JSON.parse makes every `__proto__` key an own data property. */
-const TABLE = JSON.parse(
-  readFileSync(new URL('../interop/fixtures/proto-keys-payloads.json', import.meta.url), 'utf8'),
-) as Table;
-
-const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
-
-/** No prototype polluted: `({}).polluted` and friends undefined, Object.prototype unchanged. */
-function expectUnpolluted(): void {
-  const probe = {} as Dict;
-  for (const k of ['polluted', 'is_admin', 'x']) expect(probe[k], k).toBeUndefined();
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
-  expect(Object.getPrototypeOf(Object.prototype)).toBeNull();
-  expect(Object.getPrototypeOf([])).toBe(Array.prototype);
-}
-
-/** Every object in `v` is a plain (or null-prototype) object or a plain array. */
-function expectPlain(v: unknown, path = '$'): void {
-  if (typeof v !== 'object' || v === null) return;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (Array.isArray(v)) {
-    expect(proto, path).toBe(Array.prototype);
-    v.forEach((x, i) => expectPlain(x, `${path}[${i}]`));
-    return;
-  }
-  expect(proto === Object.prototype || proto === null, `${path} has a foreign prototype`).toBe(
-    true,
-  );
-  for (const k of Object.keys(v)) expectPlain((v as Dict)[k], `${path}.${k}`);
-}
-
-/** `got` is `want`: same keys (own, in order), same values, plain objects all the way down. */
-function expectSame(got: unknown, want: unknown): void {
-  expect(JSON.stringify(got)).toBe(JSON.stringify(want));
-  expectPlain(got);
-}
-
-/** The entries of `dict` whose keys `want` has, in `dict`'s order. */
-function pick(dict: Dict, want: Dict): Dict {
-  const out: Dict = {};
-  for (const k of Object.keys(dict)) {
-    if (Object.hasOwn(want, k))
-      Object.defineProperty(out, k, { value: dict[k], enumerable: true, writable: true });
-  }
-  return out;
-}
-
-/** An endpoint's error with oslo keyword arguments. */
-class ProtoKeysError extends Error {
-  static readonly remoteModule = 'proto_keys_exc';
-  override name = 'ProtoKeysError';
-  constructor(readonly kwargs: Dict) {
-    super('proto keys');
-  }
-}
-
-class ProtoEndpoint {
-  readonly target = new Target({ version: '1.0' });
-  readonly seen: unknown[] = [];
-
-  echo_args(_ctx: unknown, args: Dict): Dict {
-    this.seen.push(args);
-    return args;
-  }
-
-  echo_context(ctx: unknown): unknown {
-    this.seen.push(ctx);
-    return ctx instanceof RequestContext ? ctx.toDict() : ctx;
-  }
-
-  fail_kwargs(_ctx: unknown, args: { kwargs: Dict }): never {
-    throw new ProtoKeysError(args.kwargs);
-  }
-}
+const TABLE = PROTO_KEYS_TABLE;
 
 /** A serializer with a base: both sides copy arguments and results key by key. */
 const withBase = (): RequestContextSerializer =>

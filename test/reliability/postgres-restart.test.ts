@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PostgresFaultData } from '../../bench/faults/postgres.js';
 import { parseResult } from '../../bench/faults/result.js';
 import {
   type ConductorStore,
@@ -30,30 +31,6 @@ const SCRIPT = fileURLToPath(new URL('../../dist/bench/faults/postgres.js', impo
 const ready = await requireService('PostgreSQL server binaries (initdb, postgres)', hasPgServer());
 const run = promisify(execFile);
 
-interface Outcome {
-  restarts: { mode: string; stopMs: number; outageMs: number }[];
-  result: {
-    calls: number;
-    ok: number;
-    failed: Record<string, number>;
-    inDoubt: number;
-    timedOut: number;
-    hung: number;
-    reconnectMs: (number | null)[];
-    okAfterLastRestart: number;
-  } | null;
-  check: {
-    vims: number;
-    events: number;
-    rowEventMismatches: number;
-    missingEvents: number;
-    extraEvents: number;
-    orphanEvents: number;
-  } | null;
-  crashes: number;
-  exitedByItself: boolean;
-}
-
 describe.skipIf(!ready)('PostgreSQL restarted under update_vim load', () => {
   it('fails each call cleanly or succeeds, writes row and event together, reconnects by itself', async () => {
     if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} is missing: run npm run build first`);
@@ -62,7 +39,7 @@ describe.skipIf(!ready)('PostgreSQL restarted under update_vim load', () => {
       [SCRIPT, '--seconds', '6', '--restarts', '3', '--down', '0.5', '--vims', '32'],
       { timeout: 90_000, maxBuffer: 1 << 24 },
     );
-    const r = parseResult<Outcome>(stdout);
+    const r = parseResult<PostgresFaultData>(stdout);
     const d = r.data;
     expect(d.restarts.map((x) => x.mode)).toEqual(['fast', 'kill', 'immediate']);
     expect(d.crashes).toBe(0);

@@ -5,21 +5,22 @@
  * comes back with every key an own data property, with its value, in order; nothing is polluted.
  * PostgreSQL is skipped loudly when absent (required under CI=true).
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/core/index.js';
 import { codecFor, type StoreDialect } from '../../../src/conductor/db/codec.js';
 import { openStore } from '../../../src/conductor/db/index.js';
+import {
+  type Dict,
+  expectSame,
+  expectUnpolluted,
+  PROTO_KEYS_TABLE,
+} from '../../helpers/proto-keys.js';
 import { pgAdmin, requirePostgres } from '../../helpers/services.js';
-
-type Dict = Record<string, unknown>;
 
 const pgAvailable = await requirePostgres();
 
-const TABLE = JSON.parse(
-  readFileSync(new URL('../../interop/fixtures/proto-keys-payloads.json', import.meta.url), 'utf8'),
-) as { args: { name: string; args: Dict }[]; context: Dict; kwargs: Dict };
+const TABLE = PROTO_KEYS_TABLE;
 
 /** Every payload of the shared table, by name. */
 const PAYLOADS: [string, unknown][] = [
@@ -28,23 +29,11 @@ const PAYLOADS: [string, unknown][] = [
   ['failure kwargs', TABLE.kwargs],
 ];
 
-const PROTO_NAMES = Object.getOwnPropertyNames(Object.prototype).sort();
+afterEach(expectUnpolluted);
 
-afterEach(() => {
-  expect(({} as Dict)['polluted']).toBeUndefined();
-  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(PROTO_NAMES);
-});
-
-function isPlain(v: unknown): boolean {
-  if (typeof v !== 'object' || v === null) return true;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (Array.isArray(v)) return proto === Array.prototype && v.every(isPlain);
-  return (proto === Object.prototype || proto === null) && Object.values(v).every(isPlain);
-}
-
-function expectSame(got: unknown, want: unknown): void {
-  expect(JSON.stringify(got)).toBe(JSON.stringify(want));
-  expect(isPlain(got)).toBe(true);
+/** {@link expectSame}, and deep-equal. */
+function expectSameEqual(got: unknown, want: unknown): void {
+  expectSame(got, want);
   expect(got).toEqual(want);
 }
 
@@ -58,7 +47,7 @@ describe('ValueCodec JSON columns', () => {
         const text = c.json(value);
         expect(text, name).toBe(JSON.stringify(value));
         expect(text, name).toContain('"__proto__"');
-        expectSame(c.readJson(text), value);
+        expectSameEqual(c.readJson(text), value);
       }
       expect(c.json(undefined)).toBe('null');
       expect(c.readJson({ already: 'parsed' })).toEqual({ already: 'parsed' });
@@ -87,7 +76,7 @@ describe('ValueCodec JSON columns', () => {
     }));
     const c = codecFor('sqlite');
     fc.assert(
-      fc.property(value, (v) => expectSame(c.readJson(c.json(v)), v)),
+      fc.property(value, (v) => expectSameEqual(c.readJson(c.json(v)), v)),
       { numRuns: 300 },
     );
   });
@@ -109,7 +98,7 @@ describe('ValueCodec JSON columns', () => {
           })
           .execute();
         const [event] = await store.listEvents(name);
-        expectSame(c.readJson(event?.eventDetails), value);
+        expectSameEqual(c.readJson(event?.eventDetails), value);
       }
     } finally {
       await store.close();
@@ -125,8 +114,8 @@ describe('ValueCodec JSON columns', () => {
           'SELECT $1::text AS t, $1::json AS j',
           [text],
         );
-        expectSame(c.readJson(r.rows[0]?.t), value);
-        expectSame(c.readJson(r.rows[0]?.j), value); // `json` keeps the text: pg parses it
+        expectSameEqual(c.readJson(r.rows[0]?.t), value);
+        expectSameEqual(c.readJson(r.rows[0]?.j), value); // `json` keeps the text: pg parses it
       }
     });
   });
