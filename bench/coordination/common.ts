@@ -4,11 +4,11 @@
  * `redis-server`, Redis counters (`INFO`), and cleanup of a run's keys and tables.
  */
 import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
-import { type AddressInfo, createServer, Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { freePort, reachable } from '../lib/ports.js';
 import { mulberry32 } from '../lib/random.js';
 
 /** Milliseconds since the Unix epoch, fractional: comparable between processes of one machine. */
@@ -154,28 +154,6 @@ export function env(name: string): string {
 
 // ---- Redis -------------------------------------------------------------------------------------
 
-/** A TCP port nothing listens on (bound, then freed just now). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket();
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(200, () => done(false));
-    s.once('error', () => done(false));
-    s.connect(port, '127.0.0.1', () => done(true));
-  });
-}
-
 export function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
@@ -196,7 +174,7 @@ export async function startPrivateRedis(): Promise<{ url: string; stop(): Promis
     }),
   );
   const until = Date.now() + 5000;
-  while (!(await reachable(port))) {
+  while (!(await reachable(port, '127.0.0.1', 200))) {
     if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited at start`);
     if (Date.now() > until) throw new Error(`redis-server on port ${port} did not start`);
     await sleep(20);

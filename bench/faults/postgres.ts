@@ -236,7 +236,7 @@ async function service(url: string): Promise<void> {
         } else {
           cls = `local ${err instanceof Error ? err.name : typeof err}`;
         }
-        r.failed[cls] = (r.failed[cls] ?? 0) + 1;
+        bump(r.failed, cls);
         r.examples[cls] ??= err instanceof RemoteError ? err.value : String(err);
         const cause = (err instanceof RemoteError && /\((.*)\)/.exec(err.value)?.[1]) || cls;
         bump(r.causes, cause.replace(/\d+/g, 'N'));

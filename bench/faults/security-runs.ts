@@ -17,7 +17,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
@@ -26,6 +25,7 @@ import { getRpcTransport, RpcClient, type Transport } from '../../src/messaging/
 import { freePort } from '../lib/ports.js';
 import { giveToRabbit, type RabbitNode, startRabbitNode } from '../lib/rabbit-node.js';
 import { addTlsListener, makeTlsCerts, type TlsCerts } from './tls-certs.js';
+import { reachable } from '../lib/ports.js';
 
 /** Retries quick enough for a test; the first attempt bounded by rabbit_connect_timeout. */
 export const FAST = {
@@ -37,19 +37,7 @@ export const FAST = {
 const ctx = (): RequestContext => new RequestContext({ userId: 'security', projectId: 'p' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** True when something accepts TCP connections on 127.0.0.1:`port` within a second. */
-export function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(1000, () => done(false));
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
-}
+export { reachable };
 
 /** A logger whose JSON lines are kept in `lines`; `tee` sees each one too. */
 export function memoryLogger(

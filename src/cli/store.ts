@@ -14,3 +14,24 @@ export async function withStore<T>(
     await store.close();
   }
 }
+
+/**
+ * `[database] connection` opened on first use and kept (a live view refreshing every few seconds
+ * would otherwise connect and check the migrations each time); a failed open is retried next use.
+ */
+export function lazyStore(
+  conf: ConfigOpts,
+  cwd: string,
+): { get(): Promise<ConductorStore>; close(): Promise<void> } {
+  let store: ConductorStore | undefined;
+  return {
+    async get() {
+      store ??= await openStore(conf.get<string>('database', 'connection'), { cwd });
+      return store;
+    },
+    async close() {
+      await store?.close();
+      store = undefined;
+    },
+  };
+}

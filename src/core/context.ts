@@ -83,7 +83,7 @@ const NO_EXTRA: Readonly<Record<string, unknown>> = Object.freeze(
  * `o[k] = v` for a key from the wire: `__proto__` is data, defined as an own property (assigning it
  * would set a plain object's prototype).
  */
-function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+export function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
   if (k === '__proto__') {
     Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   } else {

@@ -57,6 +57,11 @@ export interface ListenOptions {
 export interface DriverListener {
   /** Stops consuming; deliveries that arrive afterwards are requeued. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Deliveries the listener itself returned to the queue while stopping (they never reached the
+   * server); absent for a listener that hands everything to the server.
+   */
+  readonly requeued?: number;
 }
 
 /** What a transport needs of a messaging backend (memory, RabbitMQ). */

@@ -17,18 +17,8 @@ export function parseWireJson(text: string): unknown {
   }
 }
 
-/**
- * `o[key] = value` made safe for keys from the wire: a key named `__proto__` becomes an own,
- * enumerable data property (as JSON.parse would make it) instead of setting `o`'s prototype. Every
- * other key is a plain assignment, so the common case costs one string comparison.
- */
-export function setOwn(o: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
-  } else {
-    o[key] = value;
-  }
-}
+/** `o[key] = value` made safe for keys from the wire (core's, shared with the context). */
+export { setOwn } from '../core/context.js';
 
 /** A plain JSON object (not an array, not null). */
 export function isJsonObject(v: unknown): v is Record<string, unknown> {

@@ -81,23 +81,6 @@ export interface RpcWorkInProgress {
   readonly methods: Readonly<Record<string, number>>;
 }
 
-/** What a graceful stop did, as the `Stopped RPC server` log line reports it. */
-export interface RpcStopReport {
-  /** Requests dispatched before `stop()` and left to finish (and reply). */
-  readonly inFlight: number;
-  /** Deliveries received but not dispatched, returned to their queues. */
-  readonly requeued: number;
-}
-
-/**
- * Deliveries a driver's listener returned to the queue by itself while stopping (the rabbit
- * listener's `requeued`); 0 for a listener that hands everything to the server.
- */
-function requeuedBy(listener: DriverListener | undefined): number {
-  const n = (listener as { readonly requeued?: unknown } | undefined)?.requeued;
-  return typeof n === 'number' ? n : 0;
-}
-
 type State = 'new' | 'running' | 'stopping' | 'stopped';
 
 /** AMQP's `Basic.Qos` takes a 16-bit prefetch count. */
@@ -128,7 +111,8 @@ export class RpcServer {
   readonly #methods = new Map<string, number>();
   /** Deliveries requeued by the server while stopping (the waiting ones, and late arrivals). */
   #requeued = 0;
-  #stopReport: RpcStopReport | undefined;
+  /** Requests in flight when `stop()` began (they finish before `wait()` resolves). */
+  #stopInFlight = 0;
   #draining = false;
   #idle: (() => void) | undefined;
 
@@ -172,11 +156,6 @@ export class RpcServer {
     return { requests: this.#active, methods: Object.fromEntries(this.#methods) };
   }
 
-  /** What the last graceful stop did, once `wait()` has resolved after it; else undefined. */
-  get stopReport(): RpcStopReport | undefined {
-    return this.#state === 'stopped' ? this.#stopReport : undefined;
-  }
-
   /** Declares the queues and starts consuming. */
   async start(): Promise<void> {
     if (this.#state === 'running' || this.#state === 'stopping')
@@ -206,14 +185,12 @@ export class RpcServer {
   async stop(): Promise<void> {
     if (this.#state !== 'running') return;
     this.#state = 'stopping';
-    const inFlight = this.#active;
+    this.#stopInFlight = this.#active;
     this.#requeued = 0;
-    this.#stopReport = undefined;
     await this.#listener?.stop();
     const waiting = this.#waiting.splice(0);
     for (const m of waiting) m.requeue();
     this.#requeued += waiting.length;
-    this.#stopReport = { inFlight, requeued: this.#requeued + requeuedBy(this.#listener) };
   }
 
   /** Resolves when every dispatched request has finished and replied. */
@@ -221,18 +198,20 @@ export class RpcServer {
     if (this.#active > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     if (this.#state !== 'stopping') return;
     this.#state = 'stopped';
-    const r = this.#stopReport;
-    if (r) {
-      this.#logger.info(
-        {
-          topic: this.target.topic,
-          server: this.target.server,
-          inFlight: r.inFlight,
-          requeued: r.requeued,
-        },
-        `Stopped RPC server: ${r.inFlight} in-flight requests finished, ${r.requeued} deliveries requeued`,
-      );
-    }
+    // Counted now, so that what was requeued while the in-flight requests finished is in too.
+    const inFlight = this.#stopInFlight;
+    const requeued = this.#requeued + (this.#listener?.requeued ?? 0);
+    this.#logger.info(
+      { topic: this.target.topic, server: this.target.server, inFlight, requeued },
+      `Stopped RPC server: ${inFlight} in-flight requests finished, ${requeued} deliveries requeued`,
+    );
+  }
+
+  /** One request of `method` whose promise settled is no longer running. */
+  #untrack(method: string): void {
+    const n = (this.#methods.get(method) ?? 1) - 1;
+    if (n > 0) this.#methods.set(method, n);
+    else this.#methods.delete(method);
   }
 
   #onMessage(m: IncomingMessage): void {
@@ -316,21 +295,15 @@ export class RpcServer {
     if (typeof (result as { then?: unknown } | null)?.then === 'function') {
       // Only a method still running across turns is listed by name (what a kill would cut off).
       const method = request.method;
-      const methods = this.#methods;
-      methods.set(method, (methods.get(method) ?? 0) + 1);
-      const done = (): void => {
-        const n = (methods.get(method) ?? 1) - 1;
-        if (n > 0) methods.set(method, n);
-        else methods.delete(method);
-      };
+      this.#methods.set(method, (this.#methods.get(method) ?? 0) + 1);
       return Promise.resolve(result).then(
         (r) => {
-          done();
+          this.#untrack(method);
           stopHeartbeat();
           return this.#succeeded(m, request, r, startedAt);
         },
         (err: unknown) => {
-          done();
+          this.#untrack(method);
           stopHeartbeat();
           return this.#failed(m, request, err, startedAt);
         },

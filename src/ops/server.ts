@@ -248,18 +248,13 @@ export class OpsServer {
     }
     server.on('error', (err) => this.#log.error({ err }, 'Ops endpoint error'));
     this.#monitor.start();
+    // One listener of task runs feeds the stall monitor and, with the dashboard, its history.
+    const history = this.#dashboard ? this.#history : undefined;
     this.#unwatch = this.#metrics.watchTaskRuns((e) => {
       if (e.outcome !== 'timeout') this.#monitor.taskEnded(e.name);
+      history?.onTaskRun(e);
     });
-    if (this.#dashboard) {
-      const history = this.#history;
-      const runs = this.#metrics.watchTaskRuns((e) => history.onTaskRun(e));
-      const rpc = this.#metrics.watchRpc((e) => history.onRpc(e));
-      this.#unwatchDashboard = () => {
-        runs();
-        rpc();
-      };
-    }
+    if (history) this.#unwatchDashboard = this.#metrics.watchRpc((e) => history.onRpc(e));
     const address = this.address;
     this.#log.info(
       {

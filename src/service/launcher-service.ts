@@ -39,6 +39,8 @@ export class ServiceLauncher extends LauncherBase {
   #chain: Promise<void>;
   /** True while the service's start() runs. */
   #startPending = false;
+  /** True once a stop abandoned the start in progress (killed the service to end it). */
+  #abandoned = false;
   /** A restart queued on the chain and not yet begun (SIGHUPs coalesce into it). */
   #queuedRestart: Promise<void> | undefined;
 
@@ -113,12 +115,10 @@ export class ServiceLauncher extends LauncherBase {
    */
   async #abandonStartAfter(timeout: number): Promise<void> {
     const grace = timeout > 0 ? Math.min(START_GRACE, timeout / 2) : START_GRACE;
-    const done = new AbortController();
-    const ended = this.#chain.then(() => done.abort());
-    await Promise.race([ended, this.clock.sleep(grace, done.signal).catch(() => undefined)]);
-    done.abort();
+    await withTimeout(this.#chain, grace, this.clock);
     if (!this.#startPending) return;
     this.log.info({ after: grace }, 'The service is still starting: its start is abandoned');
+    this.#abandoned = true;
     this.#killService();
   }
 
@@ -158,8 +158,9 @@ export class ServiceLauncher extends LauncherBase {
 
   /** Logs a failed start, stops what may have been started (bounded), and finishes with 1. */
   async #failStart(err: unknown): Promise<void> {
-    // The start was abandoned for a stop (see shutdown): the stop reports and ends it.
-    if (this.#state === 'stopping') {
+    // The start was abandoned for a stop (see shutdown): the stop reports and ends it. A start
+    // that failed by itself, a stop pending or not, is an error.
+    if (this.#abandoned) {
       this.log.debug({ err }, 'The abandoned start ended');
       this.#serviceRunning = false;
       return;

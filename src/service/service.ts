@@ -298,6 +298,14 @@ export class Service implements ServiceBase {
   }
 
   /**
+   * The coordinator's lease name of a once-per-cluster task (as its placement campaigns for it),
+   * while the service runs with a coordinator; else undefined.
+   */
+  leaseNameOf(task: { readonly fullName: string }): string | undefined {
+    return this.#placement?.leaseName(task);
+  }
+
+  /**
    * The manager's periodic tasks in registration order. `nextDue` comes from the exact scheduler's
    * schedule while it runs, else it is `lastRun + spacing`.
    */

@@ -1,20 +1,6 @@
-import { connect } from 'node:net';
 import pg from 'pg';
+import { reachable } from '../../bench/lib/ports.js';
 import { existsSync } from 'node:fs';
-
-/** True if something accepts TCP connections on host:port within `timeoutMs`. */
-export function reachable(port: number, host = '127.0.0.1', timeoutMs = 1000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 /**
  * Whether a test file that needs a real service may run. Under CI=true the service is required (the
@@ -49,7 +35,7 @@ export async function requirePostgres(): Promise<boolean> {
   return requireService(`PostgreSQL on ${u.hostname}:${port}`, await reachable(port, u.hostname));
 }
 
-export { freePort } from '../../bench/lib/ports.js';
+export { freePort, reachable } from '../../bench/lib/ports.js';
 
 /** Runs `work` on a fresh client of the test PostgreSQL (`PG_URL`), closed afterwards. */
 export async function pgAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {

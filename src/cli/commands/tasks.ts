@@ -1,11 +1,12 @@
 import { type Command, Option } from 'commander';
+import type { ConductorStore } from '../../conductor/index.js';
 import { maskUrlPassword, VirtualClock } from '../../core/index.js';
 import { CronSchedule, type PeriodicTaskInfo, type TaskState } from '../../periodic/index.js';
 import { json, table } from '../format.js';
 import { addGlobalOptions, type CliContext, prepare } from '../globals.js';
 import { type CliIo, UsageError } from '../io.js';
 import { DEFAULT_MANAGER, DEFAULT_TOPIC } from '../manager.js';
-import { withStore } from '../store.js';
+import { lazyStore, withStore } from '../store.js';
 import { intervalSeconds, watch, type WatchFrame } from '../watch.js';
 import { fetchOpsTasks, opsBaseUrl, opsTasksFrame } from './ops-tasks.js';
 
@@ -181,26 +182,31 @@ Examples:
       });
       if (opts.state) {
         const clsName = (cls as { name: string }).name;
-        const load = async (now: number): Promise<TaskStateRow[]> => {
-          const states = await withStore(conf, ctx.io.cwd, (store) =>
-            store.taskStates.list({ service: opts.topic }),
-          );
+        const load = async (store: ConductorStore, now: number): Promise<TaskStateRow[]> => {
+          const states = await store.taskStates.list({ service: opts.topic });
           return states
             .filter((st) => st.task.startsWith(`${clsName}.`))
             .map((st) => stateRow(st, rows, clsName, now));
         };
         if (opts.watch) {
-          await watch({
-            io: ctx.io,
-            title: 'conductor tasks --state',
-            source: `${maskUrlPassword(conf.get<string>('database', 'connection'))} (topic ${opts.topic})`,
-            interval: opts.interval,
-            format,
-            fetch: async () => stateFrame(await load(wallSeconds(ctx.io)), clsName, opts.topic),
-          });
+          // One store for the whole view: opening one connects and checks the migrations.
+          const store = lazyStore(conf, ctx.io.cwd);
+          try {
+            await watch({
+              io: ctx.io,
+              title: 'conductor tasks --state',
+              source: `${maskUrlPassword(conf.get<string>('database', 'connection'))} (topic ${opts.topic})`,
+              interval: opts.interval,
+              format,
+              fetch: async () =>
+                stateFrame(await load(await store.get(), wallSeconds(ctx.io)), clsName, opts.topic),
+            });
+          } finally {
+            await store.close();
+          }
           return;
         }
-        const out = await load(wallSeconds(ctx.io));
+        const out = await withStore(conf, ctx.io.cwd, (store) => load(store, wallSeconds(ctx.io)));
         if (format === 'json') {
           ctx.io.stdout.write(json(out));
         } else if (out.length === 0) {

@@ -51,7 +51,7 @@ export function wasNotSent(err: unknown): boolean {
 }
 
 /** The marker in the message of a write whose outcome is unknown (see {@link databaseUnavailable}). */
-export const IN_DOUBT = 'the outcome is unknown';
+const IN_DOUBT = 'the outcome is unknown';
 
 /** What a failed store call was: a read, a write that wrote nothing, a write whose fate is unknown. */
 export type UnavailableKind = 'read' | 'write' | 'in-doubt';

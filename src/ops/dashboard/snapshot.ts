@@ -197,8 +197,7 @@ async function clusterOf(service: Service, clock: Clock): Promise<DashboardClust
             tasks
               .filter((t) => t.placement === 'once-per-cluster')
               .map(async (t) => {
-                // The name ClusterPlacement gives the lease of a once-per-cluster task.
-                const lease = `task/${service.topic}/${t.fullName}`;
+                const lease = service.leaseNameOf(t) ?? `task/${service.topic}/${t.fullName}`;
                 const record = await c.holder(lease);
                 return {
                   task: t.name,
