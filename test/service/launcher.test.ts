@@ -389,6 +389,21 @@ describe('ServiceLauncher', () => {
     expect(service.calls).toEqual(['start', 'stop', 'wait']);
   });
 
+  it('a start that fails by itself while a stop waits for it is still an error: status 1', async () => {
+    const service = new FakeService();
+    let fail!: (err: Error) => void;
+    service.startImpl = () => new Promise<void>((_resolve, reject) => (fail = reject));
+    const clock = new VirtualClock();
+    const { signals, launcher, logs } = setup({ service, clock });
+    await started(service);
+    signals.emit('SIGTERM');
+    await clock.advance(0.5); // within the second a start gets to end
+    fail(new Error('broker refused'));
+    expect(await launcher.wait()).toBe(1);
+    expect(logs.messages(LEVEL.error)).toContain('Error starting service');
+    expect(service.calls).not.toContain('kill');
+  });
+
   it('a start that ignores the kill is waited for until the timeout, then status 1', async () => {
     const service = new FakeService();
     const startGate = gate();
