@@ -145,6 +145,14 @@ interface GroupState {
   joined: boolean;
   /** Clock time until which this replica's membership is confirmed. */
   validUntil: number;
+  /** When the heartbeat that confirmed it was sent (the backend keeps it until that + TTL at least). */
+  confirmedSentAt: number;
+  /**
+   * Clock time from which this replica owns its keys: a join, or a comeback after the backend may
+   * have let the membership go, waits one heartbeat so that every other replica has polled and let
+   * go of the keys it takes (a handover leaves a gap, never a key handled twice).
+   */
+  owningFrom: number;
   watchers: Set<(event: MembershipEvent) => void>;
   partition: Partition | undefined;
   members: readonly string[] | undefined;
@@ -170,6 +178,11 @@ export class Coordinator implements LeaseOwner {
   readonly #log: Logger;
   /** Leases are given up this long before their local deadline: timers fire late, clocks drift. */
   readonly #margin: number;
+  /**
+   * How long a joining replica waits before it owns keys: one heartbeat (each other replica polls
+   * in that time) and the margin; none on a private `memory://`, where no other replica can be.
+   */
+  readonly #settle: number;
   #backend: CoordinationBackend | undefined;
   #connected = false;
   #running = false;
@@ -195,6 +208,8 @@ export class Coordinator implements LeaseOwner {
     this.where = options.backend?.where ?? url.where;
     this.kind = options.backend?.kind ?? url.scheme;
     this.#margin = Math.min(this.leaseTtl * 0.1, 0.5);
+    const alone = !options.backend && url.scheme === 'memory' && !url.name;
+    this.#settle = alone ? 0 : this.heartbeatInterval + this.#margin;
     this.#log = (options.logger ?? getLogger('coordination')).child({
       member: this.memberId,
       backend: this.kind,
@@ -428,6 +443,8 @@ export class Coordinator implements LeaseOwner {
       g = {
         joined: false,
         validUntil: -Infinity,
+        confirmedSentAt: -Infinity,
+        owningFrom: Infinity,
         watchers: new Set(),
         partition: undefined,
         members: undefined,
@@ -457,6 +474,7 @@ export class Coordinator implements LeaseOwner {
     if (!g?.joined) return;
     g.joined = false;
     g.validUntil = -Infinity;
+    g.confirmedSentAt = -Infinity;
     await this.#use().leave(group, this.memberId);
     await this.#refresh(group, g);
   }
@@ -489,7 +507,18 @@ export class Coordinator implements LeaseOwner {
     g.partition ??= new Partition(
       group,
       this.memberId,
-      () => g.joined && this.clock.now() < g.validUntil,
+      {
+        valid: () => {
+          const now = this.clock.now();
+          return g.joined && g.owningFrom <= now && now < g.validUntil;
+        },
+        settlesAt: () => {
+          const now = this.clock.now();
+          return g.joined && now < g.owningFrom && g.owningFrom < g.validUntil
+            ? g.owningFrom
+            : undefined;
+        },
+      },
       options.replicas,
     );
     if (g.members) g.partition.update(g.members);
@@ -499,11 +528,17 @@ export class Coordinator implements LeaseOwner {
   async #heartbeatGroup(group: string, g: GroupState): Promise<void> {
     const sentAt = this.clock.now();
     await this.#use().heartbeat(group, this.memberId, this.leaseTtl);
+    const doneAt = this.clock.now();
+    // New to the others, or maybe expired in their eyes (the last confirmation may have run out at
+    // the backend before this one landed): they may hold this replica's keys until their next poll.
+    if (doneAt >= g.confirmedSentAt + this.leaseTtl) g.owningFrom = doneAt + this.#settle;
+    g.confirmedSentAt = sentAt;
     g.validUntil = sentAt + this.leaseTtl - this.#margin;
   }
 
   async #refresh(group: string, g: GroupState): Promise<void> {
-    if (g.watchers.size === 0 && !g.partition) return;
+    // A joined group is polled too, so that a partition taken after the join starts from its ring.
+    if (g.watchers.size === 0 && !g.partition && !g.joined) return;
     const members = await this.#use().members(group);
     const before = g.members ?? [];
     g.members = members;

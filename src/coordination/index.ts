@@ -12,7 +12,7 @@ export {
   type Candidacy,
 } from './coordinator.js';
 export type { Lease } from './lease.js';
-export { Partition, type MembershipEvent } from './partition.js';
+export { Partition, type MembershipEvent, type PartitionMembership } from './partition.js';
 export { HashRing, type HashRingOptions } from './hash-ring.js';
 export type { CoordinationBackend, LeaseRecord, BackendOptions } from './backend.js';
 export { MemoryBackend, MemorySpace, memorySpace, forgetMemorySpace } from './memory.js';

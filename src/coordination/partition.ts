@@ -9,23 +9,35 @@ export interface MembershipEvent {
   readonly members: readonly string[];
 }
 
+/** What a {@link Partition} asks its coordinator about this replica's membership. */
+export interface PartitionMembership {
+  /** True while this replica's keys are its own (its membership confirmed and settled). */
+  valid(): boolean;
+  /**
+   * Clock time at which a confirmed membership starts owning keys, while it waits for the others
+   * to see it (one heartbeat after a join); otherwise undefined.
+   */
+  settlesAt(): number | undefined;
+}
+
 /**
  * This replica's share of a group's keys: a {@link HashRing} of the group's live members, rebuilt
  * when they change. While this replica's own membership is not confirmed (its heartbeats fail past
- * the lease TTL, so the others may already have taken its keys), it owns nothing.
+ * the lease TTL, so the others may already have taken its keys), it owns nothing; after a join, or
+ * a comeback, it owns nothing for one heartbeat more, until the others have seen it.
  */
 export class Partition {
   readonly group: string;
   readonly self: string;
   readonly #replicas: number | undefined;
-  readonly #valid: () => boolean;
+  readonly #membership: PartitionMembership;
   #ring: HashRing;
   #version = 0;
 
-  constructor(group: string, self: string, valid: () => boolean, replicas?: number) {
+  constructor(group: string, self: string, membership: PartitionMembership, replicas?: number) {
     this.group = group;
     this.self = self;
-    this.#valid = valid;
+    this.#membership = membership;
     this.#replicas = replicas;
     this.#ring = this.#build([]);
   }
@@ -47,9 +59,17 @@ export class Partition {
     return this.#version;
   }
 
-  /** True while this replica's membership is confirmed. */
+  /** True while this replica's membership is confirmed and settled (its keys are its own). */
   get valid(): boolean {
-    return this.#valid();
+    return this.#membership.valid();
+  }
+
+  /**
+   * While a new membership waits for the other replicas to see it: the clock time at which this
+   * replica starts owning keys. Undefined when it owns them already, or has no confirmed membership.
+   */
+  get settlesAt(): number | undefined {
+    return this.#membership.settlesAt();
   }
 
   /** The live members the ring was built from, sorted. */
@@ -59,7 +79,7 @@ export class Partition {
 
   /** True when `key` is this replica's (and its membership is confirmed). */
   owns(key: string): boolean {
-    return this.#valid() && this.#ring.owns(key);
+    return this.#membership.valid() && this.#ring.owns(key);
   }
 
   /** The member `key` belongs to, or undefined on an empty ring. */

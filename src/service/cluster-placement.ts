@@ -10,7 +10,9 @@ import { localRun, type PlacedTask, type TaskPlacement, type TaskRun } from '../
  *   heartbeat of its expiry; before each slot the holder records the slot in the backend (fenced by
  *   its token, slots only grow), so no slot ever runs twice, and a new holder continues the grid.
  * - sharded: the group's hash ring as it is when the run starts; a replica whose membership is not
- *   confirmed owns nothing.
+ *   confirmed owns nothing. A run that starts while a new membership settles (one heartbeat after
+ *   a join, while the others let go of its keys) waits for it, so a starting replica's first run
+ *   handles its share rather than nothing.
  */
 export class ClusterPlacement implements TaskPlacement {
   readonly #coordinator: Coordinator;
@@ -18,6 +20,8 @@ export class ClusterPlacement implements TaskPlacement {
   readonly #partition: Partition;
   readonly #candidacies = new Map<string, Candidacy>();
   readonly #log: Logger;
+  /** Ends the waits of runs for the membership to settle (the service stops). */
+  readonly #stopping = new AbortController();
 
   constructor(coordinator: Coordinator, scope: string, partition: Partition, logger: Logger) {
     this.#coordinator = coordinator;
@@ -69,7 +73,24 @@ export class ClusterPlacement implements TaskPlacement {
     };
   }
 
-  shard(_task: PlacedTask): TaskRun {
+  shard(task: PlacedTask): TaskRun | Promise<TaskRun> {
+    const at = this.#partition.settlesAt;
+    return at === undefined ? this.#shardRun() : this.#settleThenShard(task, at);
+  }
+
+  async #settleThenShard(task: PlacedTask, at: number): Promise<TaskRun> {
+    const clock = this.#coordinator.clock;
+    const wait = at - clock.now();
+    this.#log.debug(
+      { task: task.fullName, wait },
+      'sharded run waits for this replica to settle in the group',
+    );
+    // Stopped meanwhile: the run goes on and owns nothing (the membership has not settled).
+    if (wait > 0) await clock.sleep(wait, this.#stopping.signal).catch(() => undefined);
+    return this.#shardRun();
+  }
+
+  #shardRun(): TaskRun {
     const partition = this.#partition;
     // One ring for the whole run; validity is read live (a replica that drops out stops owning).
     const ring = partition.ring;
@@ -86,7 +107,13 @@ export class ClusterPlacement implements TaskPlacement {
   }
 
   /** Ends every candidacy (releasing the leases held). */
+  /** The service stops: a run waiting for the membership to settle stops waiting. */
+  stopping(): void {
+    this.#stopping.abort();
+  }
+
   async close(): Promise<void> {
+    this.stopping();
     await Promise.all([...this.#candidacies.values()].map((c) => c.cancel()));
     this.#candidacies.clear();
   }

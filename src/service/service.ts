@@ -569,6 +569,7 @@ export class Service implements ServiceBase {
       // No new task run may begin while the calls drain; the one running goes on.
       this.#report?.stop();
       this.#periodic?.stop();
+      this.#placement?.stopping();
       if (this.#server) {
         await this.#server.stop();
         await this.#server.wait();
@@ -610,6 +611,7 @@ export class Service implements ServiceBase {
     this.#state = 'stopping';
     this.#report?.stop();
     this.#periodic?.stop();
+    this.#placement?.stopping();
     await this.#server
       ?.stop()
       .catch((err: unknown) =>

@@ -9,7 +9,9 @@
  *   over within lease_ttl + one heartbeat + one slot (×2 slack), with larger fencing tokens, and
  *   still no slot runs twice (those of the takeover gap are missing, counted and printed).
  * - sharded: the VIM monitor over 300 VIMs (a local HTTP server records every probe): every VIM is
- *   probed exactly once per interval by three replicas, and again by the two left after a SIGKILL.
+ *   probed exactly once per interval by three replicas, and again by the two left after a SIGKILL;
+ *   and a replica frozen (SIGSTOP) for longer than lease_ttl, then resumed, never makes a VIM probed
+ *   twice in an interval (its keys go to the others, then come back to it once it has settled).
  *
  * The two run in separate process sets: the periodic tasks of one manager run one at a time, so a
  * VIM monitor run (100 probes) on the lease holder would delay, and so skip, slots of 0.05 s.
@@ -322,6 +324,151 @@ afterAll(async () => {
   if (failures.length > 0) throw new AggregateError(failures, 'cleanup failed');
 }, 60_000);
 
+// ---- the sharded VIM monitor ----------------------------------------------------------------
+
+/** A window in which every VIM was probed once. */
+const ONCE = { probes: VIMS, distinct: VIMS, unknown: 0 };
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+
+interface VimEndpoint {
+  /** The VIMs registered. */
+  readonly ids: readonly string[];
+  /** Every probe received: the VIM and Date.now() on arrival. */
+  readonly probes: readonly { readonly id: string; readonly at: number }[];
+  close(): Promise<void>;
+}
+
+/** VIMS VIMs in the store at `dbUrl`, all on one local endpoint that records each probe. */
+async function vimEndpoint(dbUrl: string): Promise<VimEndpoint> {
+  const probes: { id: string; at: number }[] = [];
+  // Answers 401 as Keystone does: reachable.
+  const server: Server = createServer((req, res) => {
+    const m = /^\/vim\/([^/?]+)/.exec(req.url ?? '');
+    if (m) probes.push({ id: m[1] as string, at: Date.now() });
+    res.writeHead(401, { 'content-type': 'application/json' });
+    res.end('{"error":"unauthorized"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  const { port } = server.address() as AddressInfo;
+  const ids = Array.from({ length: VIMS }, () => randomUUID());
+  try {
+    const store = await openStore(dbUrl);
+    try {
+      for (let i = 0; i < VIMS; i += 50) {
+        await Promise.all(
+          ids.slice(i, i + 50).map((id, j) =>
+            store.registerVim({
+              id,
+              name: `vim-${String(i + j).padStart(3, '0')}`,
+              authUrl: `http://127.0.0.1:${port}/vim/${id}`,
+              // Already what the probes find: the runs only probe, no status writes.
+              status: 'REACHABLE',
+            }),
+          ),
+        );
+      }
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { ids, probes, close };
+}
+
+function startVimReplicas(
+  label: string,
+  topic: string,
+  backendUrl: string,
+  dbUrl: string,
+): Replica[] {
+  const replicas = Array.from({ length: REPLICAS }, (_, i) =>
+    startReplica({
+      host: `${label}-${i + 1}`,
+      topic,
+      backendUrl,
+      dbUrl,
+      set: [`vim_monitor.interval=${INTERVAL}`],
+    }),
+  );
+  dumpOnFailure(() => replicas);
+  return replicas;
+}
+
+/**
+ * The probes in windows of one interval on the cluster's grid. Runs start on the grid (plus
+ * lateness); a window begins just before a grid point, so that a run's probes, received while it
+ * runs, fall in its window even when a loaded machine makes it late and long.
+ */
+function vimWindows(replicas: readonly Replica[], endpoint: VimEndpoint) {
+  const runs = (r: Replica) => logLines(r, 'VIM monitor run');
+  /** When a run began, ms (its line is logged at its end). */
+  const startOf = (l: Record<string, unknown>): number =>
+    (l['time'] as number) - (l['duration'] as number) * 1000;
+  let phase: number | undefined;
+  /** Where the grid lies within a second: the median start of the runs so far, mod INTERVAL. */
+  const gridPhase = (): number => {
+    if (phase !== undefined) return phase;
+    const fr = replicas
+      .flatMap((r) => runs(r).map((l) => startOf(l) / 1000))
+      .map((s) => ((s % INTERVAL) + INTERVAL) % INTERVAL)
+      .sort((a, b) => a - b);
+    phase = fr[Math.floor(fr.length / 2)] ?? 0;
+    return phase;
+  };
+  /** Margin before a grid point at which its window begins (runs never start early). */
+  const EARLY = 0.1;
+  const windowOf = (at: number): number => Math.floor((at / 1000 - gridPhase() + EARLY) / INTERVAL);
+  const known = new Set<string>(endpoint.ids);
+  const count = (w: number): { probes: number; distinct: number; unknown: number } => {
+    const seen = new Set<string>();
+    let probes = 0;
+    let unknown = 0;
+    for (const p of endpoint.probes) {
+      if (windowOf(p.at) !== w) continue;
+      probes++;
+      seen.add(p.id);
+      if (!known.has(p.id)) unknown++;
+    }
+    return { probes, distinct: seen.size, unknown };
+  };
+  /** Replica `i`'s share of window `w` ('-' for none), from its run lines. */
+  const shareOf = (w: number, i: number): string =>
+    runs(replicas[i] as Replica)
+      .filter((l) => windowOf(startOf(l)) === w)
+      .map((l) => String(l['vims']))
+      .join('+') || '-';
+  const shares = (w: number): string[] => replicas.map((_, i) => shareOf(w, i));
+  return {
+    windowOf,
+    count,
+    shareOf,
+    /** The replicas with a share of window `w`. */
+    sharers: (w: number): string[] => shares(w).filter((s) => s !== '-'),
+    /** Resolves once `fraction` of window `w` has passed. */
+    untilPast: async (w: number, fraction: number): Promise<void> => {
+      const at = ((w + fraction) * INTERVAL + gridPhase() - EARLY) * 1000;
+      if (Date.now() < at) await sleep(at - Date.now());
+    },
+    report: (ws: readonly number[]): string =>
+      ws
+        .map((w) => {
+          const k = count(w);
+          return `${k.probes} probes/${k.distinct} VIMs (${shares(w).join('/')})`;
+        })
+        .join(', '),
+    longest: (): number =>
+      Math.max(0, ...replicas.flatMap((r) => runs(r).map((l) => l['duration'] as number))),
+  };
+}
+
 // ---- the scenarios ---------------------------------------------------------------------------
 
 for (const backend of BACKENDS) {
@@ -442,103 +589,11 @@ for (const backend of BACKENDS) {
 
     it('sharded VIM monitor: every VIM probed exactly once per interval by 3 replicas, then by the 2 left after a SIGKILL', async () => {
       const { db, dbUrl, topic } = await scenario('vims');
-      // The VIMs' endpoint: records each probe, answers 401 as Keystone does.
-      const probes: { id: string; at: number }[] = [];
-      const server: Server = createServer((req, res) => {
-        const m = /^\/vim\/([^/?]+)/.exec(req.url ?? '');
-        if (m) probes.push({ id: m[1] as string, at: Date.now() });
-        res.writeHead(401, { 'content-type': 'application/json' });
-        res.end('{"error":"unauthorized"}');
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const { port } = server.address() as AddressInfo;
+      const endpoint = await vimEndpoint(dbUrl);
       try {
-        const store = await openStore(dbUrl);
-        const ids = Array.from({ length: VIMS }, () => randomUUID());
-        try {
-          for (let i = 0; i < VIMS; i += 50) {
-            await Promise.all(
-              ids.slice(i, i + 50).map((id, j) =>
-                store.registerVim({
-                  id,
-                  name: `vim-${String(i + j).padStart(3, '0')}`,
-                  authUrl: `http://127.0.0.1:${port}/vim/${id}`,
-                  // Already what the probes find: the runs only probe, no status writes.
-                  status: 'REACHABLE',
-                }),
-              ),
-            );
-          }
-        } finally {
-          await store.close();
-        }
-
-        const replicas = Array.from({ length: REPLICAS }, (_, i) =>
-          startReplica({
-            host: `vims-${i + 1}`,
-            topic,
-            backendUrl: backend.url(db),
-            dbUrl,
-            set: [`vim_monitor.interval=${INTERVAL}`],
-          }),
-        );
-        dumpOnFailure(() => replicas);
+        const replicas = startVimReplicas('vims', topic, backend.url(db), dbUrl);
         const up = Math.max(...(await Promise.all(replicas.map(started))));
-
-        // Runs start on the grid (plus lateness); a window is one interval from just before a grid
-        // point, so that a run's probes, received while it runs, fall in its window even when a
-        // loaded machine makes it late and long (rounding to the nearest grid point split such a
-        // run's probes between two windows once the run ended past the half interval).
-        const runStarts = (): number[] =>
-          replicas.flatMap((r) =>
-            logLines(r, 'VIM monitor run').map(
-              (l) => ((l['time'] as number) - (l['duration'] as number) * 1000) / 1000,
-            ),
-          );
-        let phase: number | undefined;
-        /** Where the grid lies within a second: the median start of the runs so far, mod INTERVAL. */
-        const gridPhase = (): number => {
-          if (phase !== undefined) return phase;
-          const fr = runStarts()
-            .map((s) => ((s % INTERVAL) + INTERVAL) % INTERVAL)
-            .sort((a, b) => a - b);
-          phase = fr[Math.floor(fr.length / 2)] ?? 0;
-          return phase;
-        };
-        /** Margin before a grid point at which its window begins (runs never start early). */
-        const EARLY = 0.1;
-        const windowOf = (at: number): number =>
-          Math.floor((at / 1000 - gridPhase() + EARLY) / INTERVAL);
-        const count = (w: number): { probes: number; distinct: number; unknown: number } => {
-          const seen = new Set<string>();
-          let n = 0;
-          let unknown = 0;
-          const known = new Set<string>(ids);
-          for (const p of probes) {
-            if (windowOf(p.at) !== w) continue;
-            n++;
-            seen.add(p.id);
-            if (!known.has(p.id)) unknown++;
-          }
-          return { probes: n, distinct: seen.size, unknown };
-        };
-        const untilPast = async (w: number, fraction: number): Promise<void> => {
-          const at = ((w + fraction) * INTERVAL + gridPhase() - EARLY) * 1000;
-          if (Date.now() < at) await sleep(at - Date.now());
-        };
-        /** Each replica's share of window `w`, from its "VIM monitor run" lines (logged at the end). */
-        const shares = (w: number): string =>
-          replicas
-            .map((r) =>
-              logLines(r, 'VIM monitor run')
-                .filter(
-                  (l) => windowOf((l['time'] as number) - (l['duration'] as number) * 1000) === w,
-                )
-                .map((l) => String(l['vims']))
-                .join('+'),
-            )
-            .map((s) => s || '-')
-            .join('/');
+        const win = vimWindows(replicas, endpoint);
 
         // Three replicas: the windows after start-up (a replica's first run is immediate,
         // off the grid; the others see it join within a heartbeat).
@@ -547,7 +602,7 @@ for (const backend of BACKENDS) {
         // Kill in the window after the checked ones, so that every checked run has ended and
         // logged (a SIGKILL drops what the victim has not written yet); that window is part of
         // the transition, which is reported, not checked.
-        await untilPast(w0 + WINDOWS, 0.5);
+        await win.untilPast(w0 + WINDOWS, 0.5);
         const victim = replicas[1] as Replica;
         const killedAt = Date.now();
         victim.proc.kill('SIGKILL');
@@ -557,42 +612,80 @@ for (const backend of BACKENDS) {
         // heartbeat each) and a run started on the grid (an interval).
         const w1 = Math.ceil((killedAt / 1000 + TTL + 2 * BEAT + INTERVAL) / INTERVAL);
         const two = Array.from({ length: WINDOWS }, (_, i) => w1 + i);
-        await untilPast(w1 + WINDOWS - 1, 1);
-        const transition = [];
-        for (let w = w0 + WINDOWS; w < w1; w++) transition.push(w);
-
-        const once = { probes: VIMS, distinct: VIMS, unknown: 0 };
-        const report = (ws: number[]): string =>
-          ws
-            .map((w) => {
-              const k = count(w);
-              return `${k.probes} probes/${k.distinct} VIMs (${shares(w)})`;
-            })
-            .join(', ');
-        const longest = Math.max(
-          ...replicas.flatMap((r) =>
-            logLines(r, 'VIM monitor run').map((l) => l['duration'] as number),
-          ),
-        );
-        console.log(
-          `[${backend.name}] sharded: 3 replicas: ${report(three)}; ` +
-            `after SIGKILL (transition): ${report(transition) || 'none'}; ` +
-            `2 replicas: ${report(two)}; longest run ${longest.toFixed(3)} s`,
-        );
+        await win.untilPast(w1 + WINDOWS - 1, 1);
+        const transition = range(w0 + WINDOWS, w1);
+        const summary =
+          `[${backend.name}] sharded: 3 replicas: ${win.report(three)}; ` +
+          `after SIGKILL (transition): ${win.report(transition) || 'none'}; ` +
+          `2 replicas: ${win.report(two)}; longest run ${win.longest().toFixed(3)} s`;
+        console.log(summary);
         for (const w of [...three, ...two]) {
-          expect({ window: w - w0, ...count(w) }).toEqual({ window: w - w0, ...once });
+          expect({ window: w - w0, ...win.count(w) }, summary).toEqual({
+            window: w - w0,
+            ...ONCE,
+          });
         }
         // Each window of three was shared by all three, each of two by the two survivors.
-        for (const w of three)
-          expect(
-            shares(w)
-              .split('/')
-              .filter((s) => s !== '-'),
-          ).toHaveLength(3);
-        for (const w of two) expect(shares(w).split('/')[1]).toBe('-');
+        for (const w of three) expect(win.sharers(w), summary).toHaveLength(3);
+        for (const w of two) expect(win.shareOf(w, 1), summary).toBe('-');
       } finally {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await endpoint.close();
+      }
+    }, 60_000);
+
+    it('sharded VIM monitor: a replica stalled past lease_ttl (SIGSTOP) and resumed never gets a VIM probed twice; once settled, it has its share again', async () => {
+      const { db, dbUrl, topic } = await scenario('stall');
+      const endpoint = await vimEndpoint(dbUrl);
+      try {
+        const replicas = startVimReplicas('stall', topic, backend.url(db), dbUrl);
+        const up = Math.max(...(await Promise.all(replicas.map(started))));
+        const win = vimWindows(replicas, endpoint);
+        const w0 = Math.round(up / 1000 / INTERVAL) + 2;
+        const before = range(w0, w0 + 2);
+
+        // Frozen between runs, in mid-window, for longer than its membership lasts: the others
+        // take its VIMs. Resumed in mid-window too, so that its first (late) run falls in a
+        // window whose VIMs the others have probed already: it must own none of them yet.
+        await win.untilPast(w0 + 2, 0.5);
+        const victim = replicas[1] as Replica;
+        const stoppedAt = Date.now();
+        victim.proc.kill('SIGSTOP');
+        await sleep((TTL + 2) * 1000);
+        victim.proc.kill('SIGCONT');
+        const resumedAt = Date.now();
+
+        // Settled: its heartbeat lands and settles (a heartbeat and the margin), each replica
+        // polled (a heartbeat), and a run started on the grid.
+        const w1 = Math.ceil((resumedAt / 1000 + 3 * BEAT + INTERVAL) / INTERVAL);
+        const after = range(w1, w1 + WINDOWS);
+        await win.untilPast(w1 + WINDOWS - 1, 1);
+        const stalled = range(win.windowOf(stoppedAt) + 1, win.windowOf(resumedAt) + 1);
+        const settling = range(win.windowOf(resumedAt) + 1, w1);
+        const summary =
+          `[${backend.name}] stall: before: ${win.report(before)}; ` +
+          `stalled ${((resumedAt - stoppedAt) / 1000).toFixed(1)} s: ${win.report(stalled)}; ` +
+          `resumed: ${win.report(settling) || 'none'}; after: ${win.report(after)}; ` +
+          `longest run ${win.longest().toFixed(3)} s`;
+        console.log(summary);
+        // Never a VIM probed twice in a window, from before the stall to the end.
+        for (const w of range(w0, w1 + WINDOWS)) {
+          const k = win.count(w);
+          expect({ window: w - w0, twice: k.probes - k.distinct }, summary).toEqual({
+            window: w - w0,
+            twice: 0,
+          });
+        }
+        // The two others covered the stalled replica's VIMs while it was frozen.
+        expect(
+          stalled.some((w) => win.count(w).distinct === VIMS && win.shareOf(w, 1) === '-'),
+          summary,
+        ).toBe(true);
+        for (const w of [...before, ...after]) {
+          expect({ window: w - w0, ...win.count(w) }, summary).toEqual({ window: w - w0, ...ONCE });
+          expect(win.sharers(w), summary).toHaveLength(3);
+        }
+      } finally {
+        await endpoint.close();
       }
     }, 60_000);
   });

@@ -224,6 +224,11 @@ describe('membership', () => {
     const pb = b.partition('g');
     await clock.advance(BEAT);
     expect(pa.members).toEqual(['a', 'b']);
+    // Settling: a join owns keys one heartbeat (and the margin) after it was confirmed.
+    expect(pa.valid).toBe(false);
+    expect(pa.settlesAt).toBe(BEAT + 0.5);
+    await clock.advance(1);
+    expect(pa.settlesAt).toBeUndefined();
     const keys = Array.from({ length: 1000 }, (_, i) => `vim-${i}`);
     const mineA = keys.filter((k) => pa.owns(k));
     const mineB = keys.filter((k) => pb.owns(k));
@@ -234,13 +239,115 @@ describe('membership', () => {
     expect(keys.filter((k) => pa.owns(k) || pb.owns(k))).toEqual([]);
     expect(() => a.check()).toThrow(HealthCheckError);
     space.available = true;
-    // One heartbeat to rejoin, one more for every replica to see the others again.
-    await clock.advance(2 * BEAT);
+    // One heartbeat to rejoin, one more (and the margin) for every replica to see the others again.
+    await clock.advance(BEAT);
+    expect(keys.filter((k) => pa.owns(k) || pb.owns(k))).toEqual([]);
+    await clock.advance(BEAT + 1);
     expect(keys.filter((k) => pa.owns(k)).length + keys.filter((k) => pb.owns(k)).length).toBe(
       1000,
     );
     expect(a.healthy).toBe(true);
     expect(a.stats().groups).toEqual({ g: 2 });
+  });
+});
+
+/** A backend whose link can be cut and restored (`down`), for one replica alone. */
+class FlakyBackend extends MemoryBackend {
+  down = false;
+  #check(): void {
+    if (this.down) throw new CoordinationUnavailable(this.where, 'link down');
+  }
+  override async heartbeat(group: string, member: string, ttl: number): Promise<void> {
+    this.#check();
+    return super.heartbeat(group, member, ttl);
+  }
+  override async members(group: string): Promise<string[]> {
+    this.#check();
+    return super.members(group);
+  }
+}
+
+describe('handovers of keys', () => {
+  /** Every key owned by at most one replica at once, checked at each step of `seconds`. */
+  async function neverTwice(
+    clock: VirtualClock,
+    parts: readonly { owns(key: string): boolean }[],
+    keys: readonly string[],
+    seconds: number,
+    step = 0.25,
+  ): Promise<void> {
+    for (let t = 0; t < seconds; t += step) {
+      await clock.advance(step);
+      for (const k of keys) {
+        const owners = parts.filter((p) => p.owns(k)).length;
+        if (owners > 1) expect.fail(`${k} owned by ${owners} replicas at ${clock.now()}`);
+      }
+    }
+  }
+
+  it('joins one by one, a lapse and a comeback, a crash: no key ever owned twice, gaps bounded', async () => {
+    const clock = new VirtualClock(0);
+    const space = new MemorySpace(clock);
+    const { make } = cluster(clock, space);
+    const keys = Array.from({ length: 300 }, (_, i) => `vim-${i}`);
+    const owned = (ps: readonly { owns(k: string): boolean }[]) =>
+      keys.filter((k) => ps.some((p) => p.owns(k))).length;
+    const { c: a } = await make('a');
+    await a.join('g');
+    const pa = a.partition('g');
+    await neverTwice(clock, [pa], keys, BEAT + 1);
+    expect(owned([pa])).toBe(300);
+    // b and c join between heartbeats of a: the old owner lets go first.
+    await clock.advance(1.3);
+    const bBackend = new FlakyBackend(space, 'memory://test');
+    const b = getCoordinator('memory://', {
+      memberId: 'b',
+      clock,
+      leaseTtl: TTL,
+      heartbeatInterval: BEAT,
+      backend: bBackend,
+      logger: captureLogs().logger,
+    });
+    await b.start();
+    started.push(b);
+    await b.join('g');
+    const pb = b.partition('g');
+    await neverTwice(clock, [pa, pb], keys, 2.1);
+    const { c: c } = await make('c');
+    await c.join('g');
+    const pc = c.partition('g');
+    // Settled within a heartbeat and the margin of the join, after a gap of at most that.
+    await neverTwice(clock, [pa, pb, pc], keys, BEAT + 1);
+    expect(owned([pa, pb, pc])).toBe(300);
+    expect([pa, pb, pc].map((p) => keys.filter((k) => p.owns(k)).length)).not.toContain(0);
+    // b's heartbeats stop reaching the backend for longer than the TTL, then come back.
+    bBackend.down = true;
+    await neverTwice(clock, [pa, pb, pc], keys, TTL + BEAT);
+    expect(pb.valid).toBe(false);
+    expect(owned([pa, pc])).toBe(300);
+    bBackend.down = false;
+    await neverTwice(clock, [pa, pb, pc], keys, 3 * BEAT);
+    expect(keys.filter((k) => pb.owns(k)).length).toBeGreaterThan(0);
+    expect(owned([pa, pb, pc])).toBe(300);
+    // c crashes: the survivors take its keys once it expired, never while it could still own them.
+    await c.stop();
+    await neverTwice(clock, [pa, pb], keys, TTL + 2 * BEAT);
+    expect(owned([pa, pb])).toBe(300);
+  });
+
+  it('a private memory:// coordinator (a cluster of one) owns its keys at once', async () => {
+    const clock = new VirtualClock(0);
+    const c = getCoordinator('memory://', {
+      memberId: 'solo',
+      clock,
+      logger: captureLogs().logger,
+    });
+    await c.start();
+    started.push(c);
+    await c.join('g');
+    const p = c.partition('g');
+    expect(p.settlesAt).toBeUndefined();
+    expect(p.owns('anything')).toBe(true);
   });
 });
 

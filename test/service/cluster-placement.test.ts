@@ -167,3 +167,66 @@ describe('sharded across replicas', () => {
     expect(later.some((p) => p.host === dead.host)).toBe(false);
   });
 });
+
+describe('the first sharded run of a starting replica', () => {
+  const firstRuns: { keys: number; at: number }[] = [];
+  class Starter extends Manager {
+    static clock: VirtualClock;
+    @periodicTask({ spacing: 10, placement: 'sharded', runImmediately: true })
+    probe(_ctx: RequestContext, run: TaskRun): void {
+      firstRuns.push({ keys: run.shard(KEYS).length, at: Starter.clock.now() });
+    }
+  }
+  afterEach(() => {
+    firstRuns.length = 0;
+  });
+
+  async function start(clock: VirtualClock, coordination?: ReturnType<typeof getCoordinator>) {
+    Starter.clock = clock;
+    const transport = await getRpcTransport({ transportUrl: `memory://${randomUUID()}`, clock });
+    cleanups.push(() => transport.close());
+    if (coordination) await coordination.start();
+    const service = await Service.create({
+      topic: 'STARTER',
+      manager: Starter,
+      host: 'only',
+      transport,
+      clock,
+      ...(coordination ? { coordination } : {}),
+      reportInterval: 0,
+      periodicFuzzyDelay: 0,
+      logger: captureLogs().logger,
+    });
+    await service.start();
+    cleanups.push(async () => {
+      await service.stop();
+      await coordination?.stop();
+    });
+  }
+
+  it('on the private memory:// (a cluster of one) handles every key at once', async () => {
+    const clock = new VirtualClock(0);
+    await start(clock);
+    await clock.advance(0.01);
+    expect(firstRuns).toEqual([{ keys: 300, at: 0 }]);
+  });
+
+  it('on a shared backend waits one heartbeat and the margin for the others to let go, then handles its share', async () => {
+    const clock = new VirtualClock(0);
+    const spaceName = `starter-${randomUUID()}`;
+    cleanups.push(async () => forgetMemorySpace(`${spaceName}#conductor`));
+    const coordinator = getCoordinator('memory://', {
+      memberId: 'only',
+      clock,
+      leaseTtl: TTL,
+      heartbeatInterval: BEAT,
+      backend: new MemoryBackend(memorySpace(`${spaceName}#conductor`, clock), 'memory://x'),
+      logger: captureLogs().logger,
+    });
+    await start(clock, coordinator);
+    await clock.advance(1);
+    expect(firstRuns).toEqual([]);
+    await clock.advance(0.5);
+    expect(firstRuns).toEqual([{ keys: 300, at: BEAT + TTL * 0.1 }]);
+  });
+});
