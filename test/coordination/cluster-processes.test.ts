@@ -403,29 +403,20 @@ function startVimReplicas(
 }
 
 /**
- * The probes in windows of one interval on the cluster's grid. Runs start on the grid (plus
- * lateness); a window begins just before a grid point, so that a run's probes, received while it
- * runs, fall in its window even when a loaded machine makes it late and long.
+ * The probes in windows of one interval on the cluster's grid (multiples of the interval in Unix
+ * time, the same on every replica). Runs start on the grid (plus lateness); a window begins just
+ * before a grid point, so that a run's probes, received while it runs, fall in its window even when
+ * a loaded machine makes it late and long. (Estimating the grid from the runs went wrong when the
+ * estimate came early: replicas' first runs are immediate, off the grid.)
  */
 function vimWindows(replicas: readonly Replica[], endpoint: VimEndpoint) {
   const runs = (r: Replica) => logLines(r, 'VIM monitor run');
   /** When a run began, ms (its line is logged at its end). */
   const startOf = (l: Record<string, unknown>): number =>
     (l['time'] as number) - (l['duration'] as number) * 1000;
-  let phase: number | undefined;
-  /** Where the grid lies within a second: the median start of the runs so far, mod INTERVAL. */
-  const gridPhase = (): number => {
-    if (phase !== undefined) return phase;
-    const fr = replicas
-      .flatMap((r) => runs(r).map((l) => startOf(l) / 1000))
-      .map((s) => ((s % INTERVAL) + INTERVAL) % INTERVAL)
-      .sort((a, b) => a - b);
-    phase = fr[Math.floor(fr.length / 2)] ?? 0;
-    return phase;
-  };
   /** Margin before a grid point at which its window begins (runs never start early). */
   const EARLY = 0.1;
-  const windowOf = (at: number): number => Math.floor((at / 1000 - gridPhase() + EARLY) / INTERVAL);
+  const windowOf = (at: number): number => Math.floor((at / 1000 + EARLY) / INTERVAL);
   const known = new Set<string>(endpoint.ids);
   const count = (w: number): { probes: number; distinct: number; unknown: number } => {
     const seen = new Set<string>();
@@ -454,7 +445,7 @@ function vimWindows(replicas: readonly Replica[], endpoint: VimEndpoint) {
     sharers: (w: number): string[] => shares(w).filter((s) => s !== '-'),
     /** Resolves once `fraction` of window `w` has passed. */
     untilPast: async (w: number, fraction: number): Promise<void> => {
-      const at = ((w + fraction) * INTERVAL + gridPhase() - EARLY) * 1000;
+      const at = ((w + fraction) * INTERVAL - EARLY) * 1000;
       if (Date.now() < at) await sleep(at - Date.now());
     },
     report: (ws: readonly number[]): string =>
