@@ -110,6 +110,50 @@ describe.skipIf(!ready)('the store when PostgreSQL goes away', () => {
     }
   }
 
+  /** A new admin connection (the restarts cut the old one), the server started if a test left it down. */
+  async function reconnectAdmin(): Promise<void> {
+    await server.start();
+    await admin.end().catch(() => undefined);
+    admin = new pg.Client({ connectionString: server.url });
+    admin.on('error', () => undefined);
+    await admin.connect();
+  }
+
+  /** The pids of the server's client backends (the store's pool among them). */
+  async function clientBackends(): Promise<number[]> {
+    const c = new pg.Client({ connectionString: server.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ pid: number }>(
+        `select pid from pg_stat_activity where backend_type = 'client backend'`,
+      );
+      return rows.map((r) => r.pid);
+    } finally {
+      await c.end();
+    }
+  }
+
+  /**
+   * Waits (bounded) until the server's backend processes have exited. After a SIGKILL of the
+   * postmaster alone, an orphaned backend still answers its connection until it notices: a call made
+   * at once can succeed (it did, once, in CI), and is then written.
+   */
+  async function backendsGone(pids: readonly number[]): Promise<void> {
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    };
+    const until = Date.now() + 10_000;
+    while (pids.some(alive)) {
+      if (Date.now() > until) throw new Error(`backends ${pids.filter(alive).join(', ')} live on`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   it('stopped or killed: a call fails at once with DatabaseUnavailable, the next after the start succeeds', async () => {
     await store.updateVimStatus(vim.id, 'REACHABLE');
     for (const stop of [
@@ -117,7 +161,9 @@ describe.skipIf(!ready)('the store when PostgreSQL goes away', () => {
       () => server.kill(),
       () => server.stop('immediate'),
     ]) {
+      const pids = await clientBackends();
       await stop();
+      await backendsGone(pids);
       const t0 = Date.now();
       const err = await store.updateVimStatus(vim.id, 'UNREACHABLE').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DatabaseUnavailable);
@@ -135,10 +181,7 @@ describe.skipIf(!ready)('the store when PostgreSQL goes away', () => {
   }, 60_000);
 
   it('a connection lost inside the transaction: nothing was written', async () => {
-    await admin.end().catch(() => undefined);
-    admin = new pg.Client({ connectionString: server.url });
-    admin.on('error', () => undefined);
-    await admin.connect();
+    await reconnectAdmin();
     const before = await events();
     await admin.query('begin');
     await admin.query('select 1 from vims where id = $1 for update', [vim.id]);
@@ -155,6 +198,7 @@ describe.skipIf(!ready)('the store when PostgreSQL goes away', () => {
   }, 30_000);
 
   it('a connection lost during the COMMIT: in doubt, and both halves or neither were written', async () => {
+    await reconnectAdmin();
     // A deferred trigger runs at COMMIT; it waits for an advisory lock the test holds.
     await admin.query(`
       create function hold_commit() returns trigger language plpgsql as
