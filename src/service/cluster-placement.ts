@@ -106,12 +106,12 @@ export class ClusterPlacement implements TaskPlacement {
     };
   }
 
-  /** Ends every candidacy (releasing the leases held). */
   /** The service stops: a run waiting for the membership to settle stops waiting. */
   stopping(): void {
     this.#stopping.abort();
   }
 
+  /** Ends every candidacy (releasing the leases held). */
   async close(): Promise<void> {
     this.stopping();
     await Promise.all([...this.#candidacies.values()].map((c) => c.cancel()));
