@@ -383,23 +383,32 @@ async function vimEndpoint(dbUrl: string): Promise<VimEndpoint> {
   return { ids, probes, close };
 }
 
-function startVimReplicas(
-  label: string,
-  topic: string,
-  backendUrl: string,
-  dbUrl: string,
-): Replica[] {
-  const replicas = Array.from({ length: REPLICAS }, (_, i) =>
-    startReplica({
-      host: `${label}-${i + 1}`,
-      topic,
-      backendUrl,
-      dbUrl,
-      set: [`vim_monitor.interval=${INTERVAL}`],
-    }),
-  );
-  dumpOnFailure(() => replicas);
-  return replicas;
+/**
+ * One sharded scenario: its VIMs on a recording endpoint, three replicas started, their windows,
+ * and the first window to check: two after the last start (a replica's first run is immediate, off
+ * the grid; the others see it join within a heartbeat). The caller closes the endpoint.
+ */
+async function vimCluster(label: string, backendUrl: (db: string) => string) {
+  const { db, dbUrl, topic } = await scenario(label);
+  const endpoint = await vimEndpoint(dbUrl);
+  try {
+    const replicas = Array.from({ length: REPLICAS }, (_, i) =>
+      startReplica({
+        host: `${label}-${i + 1}`,
+        topic,
+        backendUrl: backendUrl(db),
+        dbUrl,
+        set: [`vim_monitor.interval=${INTERVAL}`],
+      }),
+    );
+    dumpOnFailure(() => replicas);
+    const up = Math.max(...(await Promise.all(replicas.map(started))));
+    const w0 = Math.round(up / 1000 / INTERVAL) + 2;
+    return { endpoint, replicas, win: vimWindows(replicas, endpoint), w0 };
+  } catch (err) {
+    await endpoint.close();
+    throw err;
+  }
 }
 
 /**
@@ -579,17 +588,10 @@ for (const backend of BACKENDS) {
     }, 60_000);
 
     it('sharded VIM monitor: every VIM probed exactly once per interval by 3 replicas, then by the 2 left after a SIGKILL', async () => {
-      const { db, dbUrl, topic } = await scenario('vims');
-      const endpoint = await vimEndpoint(dbUrl);
+      const { endpoint, replicas, win, w0 } = await vimCluster('vims', backend.url);
       try {
-        const replicas = startVimReplicas('vims', topic, backend.url(db), dbUrl);
-        const up = Math.max(...(await Promise.all(replicas.map(started))));
-        const win = vimWindows(replicas, endpoint);
-
-        // Three replicas: the windows after start-up (a replica's first run is immediate,
-        // off the grid; the others see it join within a heartbeat).
-        const w0 = Math.round(up / 1000 / INTERVAL) + 2;
-        const three = Array.from({ length: WINDOWS }, (_, i) => w0 + i);
+        // Three replicas: the windows after start-up.
+        const three = range(w0, w0 + WINDOWS);
         // Kill in the window after the checked ones, so that every checked run has ended and
         // logged (a SIGKILL drops what the victim has not written yet); that window is part of
         // the transition, which is reported, not checked.
@@ -602,7 +604,7 @@ for (const backend of BACKENDS) {
         // Two replicas: once the victim's membership expired (lease_ttl), both saw it (a
         // heartbeat each) and a run started on the grid (an interval).
         const w1 = Math.ceil((killedAt / 1000 + TTL + 2 * BEAT + INTERVAL) / INTERVAL);
-        const two = Array.from({ length: WINDOWS }, (_, i) => w1 + i);
+        const two = range(w1, w1 + WINDOWS);
         await win.untilPast(w1 + WINDOWS - 1, 1);
         const transition = range(w0 + WINDOWS, w1);
         const summary =
@@ -625,13 +627,8 @@ for (const backend of BACKENDS) {
     }, 60_000);
 
     it('sharded VIM monitor: a replica stalled past lease_ttl (SIGSTOP) and resumed never gets a VIM probed twice; once settled, it has its share again', async () => {
-      const { db, dbUrl, topic } = await scenario('stall');
-      const endpoint = await vimEndpoint(dbUrl);
+      const { endpoint, replicas, win, w0 } = await vimCluster('stall', backend.url);
       try {
-        const replicas = startVimReplicas('stall', topic, backend.url(db), dbUrl);
-        const up = Math.max(...(await Promise.all(replicas.map(started))));
-        const win = vimWindows(replicas, endpoint);
-        const w0 = Math.round(up / 1000 / INTERVAL) + 2;
         const before = range(w0, w0 + 2);
 
         // Frozen between runs, in mid-window, for longer than its membership lasts: the others

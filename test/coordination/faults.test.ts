@@ -42,6 +42,7 @@ import { getRpcTransport, type Transport } from '../../src/messaging/index.js';
 import { periodicTask, type TaskRun } from '../../src/periodic/index.js';
 import { Manager, Service, type ServiceCoordinationOptions } from '../../src/service/index.js';
 import { ensureBuilt, ROOT } from '../cli/build.js';
+import { startClusterService } from '../helpers/cluster-service.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import {
   hasRedisServer,
@@ -546,22 +547,10 @@ describe('clock skew between replicas (virtual time, memory backend)', () => {
         logger: captureLogs().logger,
       });
       await coordinator.start();
-      const service = await Service.create({
-        topic: name,
-        manager: SkewReplica,
-        host,
-        transport,
-        clock,
-        coordination: coordinator,
-        reportInterval: 0,
-        periodicFuzzyDelay: 0,
-        logger: captureLogs().logger,
-      });
-      await service.start();
-      cleanups.push(async () => {
-        await service.stop();
-        await coordinator.stop();
-      });
+      await startClusterService(
+        { topic: name, manager: SkewReplica, host, transport, clock, coordination: coordinator },
+        cleanups,
+      );
       made.push({ host, backend, clock });
     }
     skewRuns.length = 0;

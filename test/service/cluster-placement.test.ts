@@ -15,7 +15,8 @@ import {
 import { type RequestContext, VirtualClock } from '../../src/core/index.js';
 import { getRpcTransport } from '../../src/messaging/index.js';
 import { periodicTask, type TaskRun } from '../../src/periodic/index.js';
-import { Manager, Service } from '../../src/service/index.js';
+import { Manager } from '../../src/service/index.js';
+import { startClusterService } from '../helpers/cluster-service.js';
 import { captureLogs } from '../helpers/log-capture.js';
 
 const TTL = 3;
@@ -81,22 +82,10 @@ async function replicas(n: number) {
       logger: captureLogs().logger,
     });
     await coordinator.start();
-    const service = await Service.create({
-      topic: 'CLUSTER',
-      manager: Replica,
-      host,
-      transport,
-      clock,
-      coordination: coordinator,
-      reportInterval: 0,
-      periodicFuzzyDelay: 0,
-      logger: captureLogs().logger,
-    });
-    await service.start();
-    cleanups.push(async () => {
-      await service.stop();
-      await coordinator.stop();
-    });
+    const service = await startClusterService(
+      { topic: 'CLUSTER', manager: Replica, host, transport, clock, coordination: coordinator },
+      cleanups,
+    );
     made.push({ host, service, coordinator, backend });
   }
   return { clock, space, replicas: made };
@@ -186,22 +175,17 @@ describe('the first sharded run of a starting replica', () => {
     const transport = await getRpcTransport({ transportUrl: `memory://${randomUUID()}`, clock });
     cleanups.push(() => transport.close());
     if (coordination) await coordination.start();
-    const service = await Service.create({
-      topic: 'STARTER',
-      manager: Starter,
-      host: 'only',
-      transport,
-      clock,
-      ...(coordination ? { coordination } : {}),
-      reportInterval: 0,
-      periodicFuzzyDelay: 0,
-      logger: captureLogs().logger,
-    });
-    await service.start();
-    cleanups.push(async () => {
-      await service.stop();
-      await coordination?.stop();
-    });
+    await startClusterService(
+      {
+        topic: 'STARTER',
+        manager: Starter,
+        host: 'only',
+        transport,
+        clock,
+        ...(coordination ? { coordination } : {}),
+      },
+      cleanups,
+    );
   }
 
   it('on the private memory:// (a cluster of one) handles every key at once', async () => {
